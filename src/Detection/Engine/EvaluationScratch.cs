@@ -1,0 +1,89 @@
+namespace McpSecurity.Detection.Engine;
+
+/// <summary>Per-thread reusable buffers for one evaluation; sized to the largest engine seen on the thread.</summary>
+internal sealed class EvaluationScratch
+{
+    [ThreadStatic]
+    private static EvaluationScratch? t_cached;
+
+    private int _ruleStamp;
+    private int _groupStamp;
+
+    public EventIndex Index { get; } = new();
+
+    public ulong[] Bits { get; private set; } = [];
+
+    public int[] RuleStamp { get; private set; } = [];
+
+    public int[] Candidates { get; private set; } = [];
+
+    public int[] GroupStamp { get; private set; } = [];
+
+    public string[] Fields { get; private set; } = new string[16];
+
+    /// <summary>Takes the thread's scratch, or a fresh one when it is in use (a sink evaluating re-entrantly).</summary>
+    public static EvaluationScratch Rent()
+    {
+        var s = t_cached;
+        if (s is null)
+        {
+            return new EvaluationScratch();
+        }
+
+        t_cached = null;
+        return s;
+    }
+
+    public static void Return(EvaluationScratch scratch) => t_cached = scratch;
+
+    public void EnsureCapacity(int words, int rules, int groups)
+    {
+        if (Bits.Length < words)
+        {
+            Bits = new ulong[words];
+        }
+
+        if (RuleStamp.Length < rules)
+        {
+            RuleStamp = new int[rules];
+            Candidates = new int[rules];
+            _ruleStamp = 0;
+        }
+
+        if (GroupStamp.Length < groups)
+        {
+            GroupStamp = new int[groups];
+            _groupStamp = 0;
+        }
+    }
+
+    public int NextRuleStamp()
+    {
+        if (++_ruleStamp == int.MaxValue)
+        {
+            Array.Clear(RuleStamp);
+            _ruleStamp = 1;
+        }
+
+        return _ruleStamp;
+    }
+
+    public int NextGroupStamp()
+    {
+        if (++_groupStamp == int.MaxValue)
+        {
+            Array.Clear(GroupStamp);
+            _groupStamp = 1;
+        }
+
+        return _groupStamp;
+    }
+
+    public string[] GrowFields()
+    {
+        var bigger = new string[Fields.Length * 2];
+        Fields.CopyTo(bigger, 0);
+        Fields = bigger;
+        return bigger;
+    }
+}

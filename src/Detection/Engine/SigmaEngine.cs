@@ -1,0 +1,233 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using McpSecurity.Detection.Engine;
+using McpSecurity.Detection.Sigma;
+
+namespace McpSecurity.Detection;
+
+/// <summary>Limits and behaviour of a <see cref="SigmaEngine"/>.</summary>
+public sealed record SigmaEngineOptions
+{
+    /// <summary>Events larger than this many bytes are not evaluated (counted as oversized).</summary>
+    public int MaxEventBytes { get; init; } = 4 << 20;
+
+    /// <summary>Deepest JSON nesting accepted in an event (deeper events are counted as malformed).</summary>
+    public int MaxJsonDepth { get; init; } = 64;
+}
+
+/// <summary>A rule taken out of service after it failed at evaluation time.</summary>
+/// <param name="RuleId">Rule id.</param>
+/// <param name="Title">Rule title.</param>
+/// <param name="Reason">What went wrong.</param>
+public sealed record QuarantinedRule(string RuleId, string Title, string Reason);
+
+/// <summary>Counters of a running engine.</summary>
+/// <param name="EventsEvaluated">Events given to Evaluate.</param>
+/// <param name="MalformedEvents">Events that were not valid JSON objects (not evaluated).</param>
+/// <param name="OversizedEvents">Events larger than <see cref="SigmaEngineOptions.MaxEventBytes"/> (not evaluated).</param>
+/// <param name="RegexTimeouts">Regular-expression evaluations that hit their timeout (treated as no match).</param>
+/// <param name="Matches">Rule matches reported.</param>
+public sealed record SigmaEngineStatistics(long EventsEvaluated, long MalformedEvents, long OversizedEvents, long RegexTimeouts, long Matches);
+
+/// <summary>
+/// Evaluates Sigma rules against events. Built by <see cref="SigmaEngineBuilder"/>; immutable afterwards
+/// except for counters and quarantine, and safe to call from many threads at once.
+/// </summary>
+public sealed class SigmaEngine
+{
+    private readonly CompiledMapping _mapping;
+    private readonly RuleGroup[] _groups;
+    private readonly SigmaEngineOptions _options;
+    private readonly bool _indexAll;
+    private readonly int _maxWords;
+    private readonly int _maxRules;
+    private readonly CompiledRule[] _allRules;
+    private readonly int[] _quarantined;
+    private readonly ConcurrentDictionary<int, QuarantinedRule> _quarantine = new();
+    private long _events;
+    private long _malformed;
+    private long _oversized;
+    private long _regexTimeouts;
+    private long _matches;
+
+    internal SigmaEngine(
+        CompiledMapping mapping,
+        RuleGroup[] groups,
+        SigmaEngineOptions options,
+        IReadOnlyList<RuleRejection> rejections,
+        IReadOnlyList<SigmaCorrelationRule> correlations)
+    {
+        _mapping = mapping;
+        _groups = groups;
+        _options = options;
+        Rejections = rejections;
+        CorrelationRules = correlations;
+        var all = new List<CompiledRule>();
+        var rules = new List<SigmaRule>();
+        foreach (var g in groups)
+        {
+            _maxWords = Math.Max(_maxWords, g.Words);
+            _maxRules = Math.Max(_maxRules, g.Rules.Count);
+            _indexAll |= g.HasKeywords;
+            foreach (var r in g.Rules)
+            {
+                all.Add(r);
+            }
+        }
+
+        all.Sort((a, b) => a.GlobalIndex.CompareTo(b.GlobalIndex));
+        _allRules = [.. all];
+        foreach (var r in _allRules)
+        {
+            rules.Add(r.Rule);
+        }
+
+        Rules = rules;
+        _quarantined = new int[_allRules.Length == 0 ? 0 : _allRules[^1].GlobalIndex + 1];
+        var unrouted = new List<SigmaLogSource>();
+        var routed = new bool[groups.Length];
+        foreach (var ls in mapping.LogSources)
+        {
+            foreach (var g in ls.Groups)
+            {
+                routed[g] = true;
+            }
+        }
+
+        for (var i = 0; i < groups.Length; i++)
+        {
+            if (!routed[i])
+            {
+                unrouted.Add(groups[i].LogSource);
+            }
+        }
+
+        UnroutedLogSources = unrouted;
+    }
+
+    /// <summary>Loaded detection rules.</summary>
+    public IReadOnlyList<SigmaRule> Rules { get; }
+
+    /// <summary>Rules that could not be loaded, with file, YAML path and reason.</summary>
+    public IReadOnlyList<RuleRejection> Rejections { get; }
+
+    /// <summary>Correlation rules found while loading.</summary>
+    public IReadOnlyList<SigmaCorrelationRule> CorrelationRules { get; }
+
+    /// <summary>Logsources of loaded rules that no routing entry of the mapping serves (their rules never fire).</summary>
+    public IReadOnlyList<SigmaLogSource> UnroutedLogSources { get; }
+
+    /// <summary>Rules taken out of service after failing at evaluation time.</summary>
+    public IReadOnlyList<QuarantinedRule> QuarantinedRules => [.. _quarantine.Values];
+
+    /// <summary>Current counters.</summary>
+    public SigmaEngineStatistics Statistics => new(
+        Interlocked.Read(ref _events),
+        Interlocked.Read(ref _malformed),
+        Interlocked.Read(ref _oversized),
+        Interlocked.Read(ref _regexTimeouts),
+        Interlocked.Read(ref _matches));
+
+    /// <summary>
+    /// Evaluates every rule whose logsource covers the event and reports matches to <paramref name="sink"/>.
+    /// Never throws for bad event content: malformed or oversized events are counted and produce no match.
+    /// Allocation-free unless the sink allocates or a regex with a CIDR/number comparison parses a value.
+    /// </summary>
+    /// <returns>Number of matching rules.</returns>
+    public int Evaluate(in SecurityEventView ev, IMatchSink sink)
+    {
+        ArgumentNullException.ThrowIfNull(sink);
+        Interlocked.Increment(ref _events);
+        var json = ev.Utf8Json.Span;
+        if (json.Length > _options.MaxEventBytes)
+        {
+            Interlocked.Increment(ref _oversized);
+            return 0;
+        }
+
+        var scratch = EvaluationScratch.Rent();
+        try
+        {
+            scratch.EnsureCapacity(_maxWords, _maxRules, _groups.Length);
+            var index = scratch.Index;
+            bool ok;
+            try
+            {
+                ok = index.Build(json, _mapping, _indexAll, _options.MaxJsonDepth);
+            }
+            catch (Exception ex) when (ex is JsonException or InvalidOperationException or ArgumentException)
+            {
+                ok = false;
+            }
+
+            if (!ok)
+            {
+                Interlocked.Increment(ref _malformed);
+                return 0;
+            }
+
+            // Route first: only groups whose logsource the event belongs to are looked at.
+            var sources = _mapping.LogSources;
+            foreach (var ls in sources)
+            {
+                if (ls.Renames.Length > 0 && ls.Matches(index))
+                {
+                    foreach (var (from, to) in ls.Renames)
+                    {
+                        index.Alias(from, to);
+                    }
+                }
+            }
+
+            var stamp = scratch.NextGroupStamp();
+            var groupStamp = scratch.GroupStamp;
+            var matches = 0;
+            foreach (var ls in sources)
+            {
+                if (ls.Groups.Length == 0 || !ls.Matches(index))
+                {
+                    continue;
+                }
+
+                foreach (var g in ls.Groups)
+                {
+                    if (groupStamp[g] != stamp)
+                    {
+                        groupStamp[g] = stamp;
+                        matches += _groups[g].Evaluate(index, scratch, this, sink);
+                    }
+                }
+            }
+
+            if (matches > 0)
+            {
+                Interlocked.Add(ref _matches, matches);
+            }
+
+            return matches;
+        }
+        finally
+        {
+            EvaluationScratch.Return(scratch);
+        }
+    }
+
+    /// <summary>Evaluates a UTF-8 JSON event; see <see cref="Evaluate(in SecurityEventView, IMatchSink)"/>.</summary>
+    public int Evaluate(ReadOnlyMemory<byte> utf8Json, IMatchSink sink) => Evaluate(new SecurityEventView(utf8Json), sink);
+
+    internal bool IsQuarantined(int globalIndex) => Volatile.Read(ref _quarantined[globalIndex]) != 0;
+
+    internal void Quarantine(int globalIndex, Exception ex)
+    {
+        Volatile.Write(ref _quarantined[globalIndex], 1);
+        var rule = _allRules[Array.FindIndex(_allRules, r => r.GlobalIndex == globalIndex)].Rule;
+        _quarantine.TryAdd(globalIndex, new QuarantinedRule(rule.Id, rule.Title, $"{ex.GetType().Name}: {ex.Message}"));
+    }
+
+    internal void RegexTimedOut(int globalIndex, Exception ex)
+    {
+        // A timeout means the pattern is pathological for real input: stop running it, keep the others.
+        Interlocked.Increment(ref _regexTimeouts);
+        Quarantine(globalIndex, ex);
+    }
+}

@@ -1,0 +1,103 @@
+using System.Net;
+using System.Text.RegularExpressions;
+
+namespace McpSecurity.Detection.Sigma;
+
+/// <summary>How one predicate compares a field value.</summary>
+internal enum MatchKind
+{
+    Equals,
+    Contains,
+    StartsWith,
+    EndsWith,
+    Glob,
+    Regex,
+    Cidr,
+    Lt,
+    Lte,
+    Gt,
+    Gte,
+    Exists,
+    Null,
+    FieldRef,
+}
+
+/// <summary>
+/// One elementary test of one field (or of any field, for keywords) against one concrete value, after
+/// every value modifier has been applied. Text is lower-cased unless <see cref="CaseSensitive"/>.
+/// </summary>
+internal sealed class PredicateSpec
+{
+    /// <summary>Glob wildcard for any run of characters (a noncharacter, never in real data).</summary>
+    public const char AnyRun = '\uFFFF';
+
+    /// <summary>Glob wildcard for one character.</summary>
+    public const char AnyOne = '\uFFFE';
+
+    /// <summary>Sigma field name; null for a keyword (matches any value of the event).</summary>
+    public string? Field { get; init; }
+
+    public MatchKind Kind { get; init; }
+
+    /// <summary>Literal or glob text (lower-cased unless case-sensitive).</summary>
+    public string Text { get; init; } = string.Empty;
+
+    public bool CaseSensitive { get; init; }
+
+    public Regex? Regex { get; init; }
+
+    public IPNetwork Network { get; init; }
+
+    public double Number { get; init; }
+
+    /// <summary>For <see cref="MatchKind.Exists"/>: whether the field must be present.</summary>
+    public bool ExistsExpected { get; init; }
+
+    /// <summary>For <see cref="MatchKind.FieldRef"/>: the other field.</summary>
+    public string? RefField { get; init; }
+
+    /// <summary>For <see cref="MatchKind.FieldRef"/>: how the two values compare (equals, contains, startswith, endswith).</summary>
+    public MatchKind RefKind { get; init; }
+}
+
+/// <summary>A field item: <c>Field|mods: values</c>. Each value group is an OR of variants.</summary>
+internal sealed class SigmaFieldItem
+{
+    public required string? Field { get; init; }
+
+    /// <summary>True when every value group must hold (<c>all</c> modifier); otherwise any one.</summary>
+    public required bool MatchAll { get; init; }
+
+    public required List<List<PredicateSpec>> ValueGroups { get; init; }
+
+    public required string YamlPath { get; init; }
+}
+
+/// <summary>A selection: an OR of alternatives, each an AND of field items.</summary>
+internal sealed class SigmaSelection
+{
+    public required string Name { get; init; }
+
+    public required List<List<SigmaFieldItem>> Alternatives { get; init; }
+}
+
+/// <summary>Condition syntax tree.</summary>
+internal abstract record ConditionExpr;
+
+internal sealed record SelectionRef(int Index) : ConditionExpr;
+
+internal sealed record AndExpr(ConditionExpr[] Items) : ConditionExpr;
+
+internal sealed record OrExpr(ConditionExpr[] Items) : ConditionExpr;
+
+internal sealed record NotExpr(ConditionExpr Item) : ConditionExpr;
+
+internal sealed record AtLeastExpr(int Count, ConditionExpr[] Items) : ConditionExpr;
+
+/// <summary>The detection block of a rule.</summary>
+internal sealed class SigmaDetection
+{
+    public required List<SigmaSelection> Selections { get; init; }
+
+    public required ConditionExpr Condition { get; init; }
+}
