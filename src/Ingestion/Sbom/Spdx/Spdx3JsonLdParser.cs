@@ -87,7 +87,17 @@ internal sealed class Spdx3JsonLdParser : JsonWalker
             var id = ElementId(element);
             if (id is not null && !id.StartsWith("_:", StringComparison.Ordinal) && !_builder.RegisterRef(id))
             {
-                Rule($"spdxId '{CycloneDx.CycloneDxRules.Shorten(id)}' is not unique in the document");
+                // JSON-LD merges node objects that share an id, so a repeated element is legal; say so and keep the first.
+                if (_builder.Warnings.Count < 100)
+                {
+                    _builder.Warnings.Add($"spdxId '{CycloneDx.CycloneDxRules.Shorten(id)}' appears more than once; JSON-LD treats the copies as one element.");
+                }
+
+                if (type is not ("Relationship" or "LifecycleScopedRelationship"))
+                {
+                    Pop();
+                    continue;
+                }
             }
 
             switch (type)
@@ -139,6 +149,7 @@ internal sealed class Spdx3JsonLdParser : JsonWalker
             _builder.Components.Add(null!);
         }
 
+        var seenEdges = new HashSet<SbomDependency>();
         foreach (var (from, relType, targets) in relationships)
         {
             if (relType is "hasDeclaredLicense" or "hasConcludedLicense")
@@ -161,7 +172,7 @@ internal sealed class Spdx3JsonLdParser : JsonWalker
 
             foreach (var target in targets)
             {
-                if (SpdxCommon.Edge(from, relType, target) is { } edge)
+                if (SpdxCommon.Edge(from, relType, target) is { } edge && seenEdges.Add(edge))
                 {
                     _builder.Dependencies.Add(edge);
                 }
