@@ -82,7 +82,7 @@ public static class SbomReader
     public static SbomFormat DetectFormat(ReadOnlySpan<byte> content, string? fileNameHint = null)
     {
         var head = content.Length > SniffLength ? content[..SniffLength] : content;
-        if (head.StartsWith("\xEF\xBB\xBF"u8))
+        if (head.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
         {
             head = head[3..];
         }
@@ -183,11 +183,13 @@ public static class SbomReader
         }
         catch (XmlException ex)
         {
-            throw new SbomFormatException(
-                fileName,
-                string.Create(CultureInfo.InvariantCulture, $"line {ex.LineNumber}, position {ex.LinePosition}"),
-                "malformed XML: " + ex.Message,
-                ex);
+            var location = ex.LineNumber > 0
+                ? string.Create(CultureInfo.InvariantCulture, $"line {ex.LineNumber}, position {ex.LinePosition}")
+                : "document type declaration";
+            var reason = ex.Message.Contains("DTD", StringComparison.Ordinal)
+                ? "a DTD (<!DOCTYPE ...>) is not allowed in SBOM XML: DTDs enable entity expansion and external entity (XXE) attacks; remove the DOCTYPE"
+                : "malformed XML: " + ex.Message;
+            throw new SbomFormatException(fileName, location, reason, ex);
         }
         catch (JsonException ex)
         {
