@@ -198,7 +198,7 @@ internal sealed class ValueCompiler(SigmaLoadOptions options)
                 case "utf16": encoding = new UnicodeEncoding(bigEndian: false, byteOrderMark: true); break;
                 case "windash": patterns = ExpandWindash(patterns); break;
                 case "base64" or "base64offset":
-                    patterns = Base64(patterns, encoding ?? Encoding.UTF8, transform == "base64offset", path, node);
+                    patterns = Base64(patterns, encoding ?? new UTF8Encoding(false), transform == "base64offset", path, node);
                     break;
             }
         }

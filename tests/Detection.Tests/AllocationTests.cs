@@ -1,0 +1,32 @@
+using McpSecurity.Detection.Runner;
+
+namespace McpSecurity.Detection.Tests;
+
+/// <summary>The match path allocates nothing per event once warm.</summary>
+public sealed class AllocationTests(SigmaHqFixture fixture) : IClassFixture<SigmaHqFixture>
+{
+    [Fact]
+    public void Evaluating_regression_events_against_all_rules_does_not_allocate()
+    {
+        var events = fixture.Cases.SelectMany(c => EventStreamReader.Split(File.ReadAllBytes(c.EventsFile))).ToArray();
+        var sink = new CountingMatchSink();
+        foreach (var ev in events)
+        {
+            fixture.Engine.Evaluate(new SecurityEventView(ev), sink);
+        }
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var round = 0; round < 3; round++)
+        {
+            foreach (var ev in events)
+            {
+                fixture.Engine.Evaluate(new SecurityEventView(ev), sink);
+            }
+        }
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        TestContext.Current.TestOutputHelper!.WriteLine($"{allocated} bytes over {3 * events.Length} evaluations, {sink.Count} matches");
+        Assert.True(sink.Count > 0);
+        Assert.Equal(0, allocated);
+    }
+}
