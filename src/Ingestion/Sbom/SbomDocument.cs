@@ -26,7 +26,11 @@ public sealed class SbomDocument
     /// <summary>When the document was created, when present and parseable.</summary>
     public DateTimeOffset? Timestamp { get; init; }
 
-    /// <summary>The component the document describes (CycloneDX metadata component, SPDX described package).</summary>
+    /// <summary>
+    /// The component the document describes: the CycloneDX metadata component (not repeated in
+    /// <see cref="Components"/>), or the SPDX package the document DESCRIBES (which also appears in
+    /// <see cref="Components"/>, as every SPDX package does).
+    /// </summary>
     public SbomComponent? MetadataComponent { get; init; }
 
     /// <summary>Tools that produced the document.</summary>
