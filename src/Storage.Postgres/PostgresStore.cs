@@ -37,6 +37,9 @@ public static class PostgresStore
         return new PostgresSqlStore(new PostgresDialect(dataSource), dataSource, time);
     }
 
+    /// <summary>The PostgreSQL dialect over a data source (for composing a store with extra behaviour in tests).</summary>
+    public static SqlDialect CreateDialect(NpgsqlDataSource dataSource) => new PostgresDialect(dataSource);
+
     private sealed class PostgresSqlStore(SqlDialect dialect, NpgsqlDataSource dataSource, TimeProvider time) : SqlStore(dialect, time)
     {
         public override async ValueTask DisposeAsync()

@@ -40,7 +40,10 @@ public static class SqliteStore
     }
 
     /// <summary>Creates the store without migrating (for tests of the migration runner).</summary>
-    public static SqlStore Create(string path, TimeProvider time)
+    public static SqlStore Create(string path, TimeProvider time) => new(CreateDialect(path), time);
+
+    /// <summary>The SQLite dialect for a database file (for composing a store with extra behaviour in tests).</summary>
+    public static SqlDialect CreateDialect(string path)
     {
         var builder = new SqliteConnectionStringBuilder
         {
@@ -50,7 +53,7 @@ public static class SqliteStore
             Pooling = true,
             DefaultTimeout = 30,
         };
-        return new SqlStore(new SqliteDialect(builder.ToString()), time);
+        return new SqliteDialect(builder.ToString());
     }
 }
 

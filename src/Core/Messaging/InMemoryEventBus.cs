@@ -158,9 +158,10 @@ public sealed class InMemoryEventBus(TimeProvider time) : IEventBus
         {
             using var ackWait = CancellationTokenSource.CreateLinkedTokenSource(token);
             ackWait.CancelAfter(options.AckWait);
-            var run = handler(new Delivery(pending.Message, pending.DeliveryCount), ackWait.Token).AsTask();
             try
             {
+                // Inside the try: a handler may also throw synchronously, before returning its task.
+                var run = handler(new Delivery(pending.Message, pending.DeliveryCount), ackWait.Token).AsTask();
                 // A handler that ignores its token still loses the message to redelivery after the ack wait.
                 await run.WaitAsync(options.AckWait, bus._timeProvider, token).ConfigureAwait(false);
                 return true;

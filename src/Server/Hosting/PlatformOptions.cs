@@ -21,6 +21,9 @@ public sealed class PlatformOptions
     /// <summary>HTTP limits.</summary>
     public LimitOptions Limits { get; set; } = new();
 
+    /// <summary>Background job settings.</summary>
+    public JobOptions Jobs { get; set; } = new();
+
     /// <summary>Load the demo data set on start.</summary>
     public bool Demo { get; set; }
 
@@ -78,6 +81,16 @@ public sealed class StoreOptions
 
     /// <summary>PostgreSQL connection string, or an explicit SQLite file path (default: DataDir/mcpsec.db).</summary>
     public string? Connection { get; set; }
+}
+
+/// <summary>Background job settings.</summary>
+public sealed class JobOptions
+{
+    /// <summary>Seconds a running job keeps its claim without reporting progress; after a crash it is picked up again once this passes.</summary>
+    public int LeaseSeconds { get; set; } = 120;
+
+    /// <summary>How often an idle runner looks for queued jobs, in milliseconds.</summary>
+    public int PollMilliseconds { get; set; } = 250;
 }
 
 /// <summary>Request limits.</summary>

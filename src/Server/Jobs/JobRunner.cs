@@ -66,10 +66,9 @@ public sealed class JobHandlerRegistry
 /// reports; if the process dies, the lease expires and a runner (after a restart, or another instance)
 /// claims the job again.
 /// </summary>
-public sealed partial class JobRunner(IStore store, JobHandlerRegistry registry, TimeProvider time, ILogger<JobRunner> logger) : BackgroundService
+public sealed partial class JobRunner(IStore store, JobHandlerRegistry registry, Hosting.PlatformOptions options, TimeProvider time, ILogger<JobRunner> logger) : BackgroundService
 {
-    /// <summary>How long a claim lasts without a progress report.</summary>
-    public static readonly TimeSpan Lease = TimeSpan.FromMinutes(2);
+    private TimeSpan Lease => TimeSpan.FromSeconds(Math.Max(1, options.Jobs.LeaseSeconds));
 
     /// <summary>Maximum attempts before a job that keeps losing its lease is failed.</summary>
     public const int MaxAttempts = 3;
@@ -79,7 +78,7 @@ public sealed partial class JobRunner(IStore store, JobHandlerRegistry registry,
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var idle = TimeSpan.FromMilliseconds(250);
+        var idle = TimeSpan.FromMilliseconds(Math.Max(10, options.Jobs.PollMilliseconds));
         while (!stoppingToken.IsCancellationRequested)
         {
             Job? job;
