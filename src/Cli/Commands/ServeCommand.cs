@@ -1,9 +1,9 @@
 using System.CommandLine;
 using McpSecurity.Server.Hosting;
-using Microsoft.Extensions.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace McpSecurity.Cli.Commands;
 

@@ -70,6 +70,7 @@ public static class PlatformHost
                 403 => "Your role does not grant the permission this endpoint requires (see docs/security.md).",
                 404 => "No such resource.",
                 405 => "This method is not allowed on this resource.",
+                413 => $"The request body exceeds the limit of {options.Limits.MaxRequestBodyBytes} bytes (Limits:MaxRequestBodyBytes).",
                 429 => "Too many requests for this API key; retry after the interval in Retry-After.",
                 _ => null,
             };
