@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs every test of the platform on SQLite and PostgreSQL.
+# Installs Debian's PostgreSQL server first when it is missing (tests start their own throwaway server).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  echo "PostgreSQL server binaries not found; installing Debian's postgresql package..."
+  SUDO=""
+  if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
+fi
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+dotnet build McpSecurity.sln -c Debug -v quiet -nologo
+dotnet test --solution McpSecurity.sln --no-build "$@"
