@@ -10,7 +10,7 @@ using McpSecurity.Core.Tenancy;
 namespace McpSecurity.Storage.Tests;
 
 /// <summary>One set of store tests; each provider runs all of them.</summary>
-public abstract class StoreContract : IAsyncLifetime
+public abstract partial class StoreContract : IAsyncLifetime
 {
     private static readonly Actor Tester = new("user", "usr_test", "tester");
 

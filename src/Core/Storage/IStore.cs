@@ -49,6 +49,9 @@ public interface ITenantStore
     /// <summary>The tenant this store is scoped to.</summary>
     TenantScope Scope { get; }
 
+    /// <summary>Projects, SBOM versions, components, dependency graph and findings of the tenant.</summary>
+    SupplyChain.ISupplyChainStore SupplyChain { get; }
+
     /// <summary>The tenant record.</summary>
     Task<Tenant> GetTenantAsync(CancellationToken cancellationToken);
 

@@ -15,6 +15,8 @@ internal sealed class SqlTenantStore(SqlStore store, TenantScope scope) : ITenan
 
     public TenantScope Scope => scope;
 
+    public SupplyChain.ISupplyChainStore SupplyChain => new SqlSupplyChainStore(store, _tenant);
+
     private DateTimeOffset Now => SqlStore.Truncate(store.ClockInternal.GetUtcNow());
 
     public async Task<Tenant> GetTenantAsync(CancellationToken cancellationToken)

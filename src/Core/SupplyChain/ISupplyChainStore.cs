@@ -1,0 +1,52 @@
+using McpSecurity.Core.Access;
+
+namespace McpSecurity.Core.SupplyChain;
+
+/// <summary>A tenant's projects, SBOM versions, components, dependency graph and findings.</summary>
+public interface ISupplyChainStore
+{
+    /// <summary>
+    /// Stores an SBOM version (creating the project on first upload) with its components and edges in
+    /// one transaction; a failure leaves nothing behind.
+    /// </summary>
+    Task<SbomVersion> AddSbomAsync(SbomUpload upload, Actor actor, CancellationToken cancellationToken);
+
+    /// <summary>Projects of the tenant.</summary>
+    Task<IReadOnlyList<Project>> ListProjectsAsync(CancellationToken cancellationToken);
+
+    /// <summary>A project by id or name, or null.</summary>
+    Task<Project?> FindProjectAsync(string idOrName, CancellationToken cancellationToken);
+
+    /// <summary>SBOM versions of a project, newest first.</summary>
+    Task<IReadOnlyList<SbomVersion>> ListSbomsAsync(string projectId, CancellationToken cancellationToken);
+
+    /// <summary>An SBOM version by id, or null.</summary>
+    Task<SbomVersion?> GetSbomAsync(string sbomId, CancellationToken cancellationToken);
+
+    /// <summary>The original document of an SBOM version.</summary>
+    Task<byte[]?> GetSbomDocumentAsync(string sbomId, CancellationToken cancellationToken);
+
+    /// <summary>Components of an SBOM version.</summary>
+    Task<IReadOnlyList<StoredComponent>> ListComponentsAsync(string sbomId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Paths from the SBOM's root components to the given component through dependency edges
+    /// (recursive query; cycles are cut; at most <paramref name="maxPaths"/> paths).
+    /// </summary>
+    Task<IReadOnlyList<IReadOnlyList<string>>> PathsToComponentAsync(string sbomId, string componentRef, int maxPaths, CancellationToken cancellationToken);
+
+    /// <summary>Every component in the tenant's latest SBOM versions with this ecosystem and package key (blast radius).</summary>
+    Task<IReadOnlyList<PackageUsage>> FindPackageUsageAsync(string ecosystem, string packageKey, CancellationToken cancellationToken);
+
+    /// <summary>Replaces the findings of an SBOM version with a new set, keeping triage states of findings that persist.</summary>
+    Task<(int Added, int Removed)> ReplaceFindingsAsync(string sbomId, IReadOnlyList<NewFinding> findings, Actor actor, CancellationToken cancellationToken);
+
+    /// <summary>Findings matching a query, ordered by id (keyset pagination with <see cref="FindingQuery.After"/>).</summary>
+    Task<IReadOnlyList<Finding>> ListFindingsAsync(FindingQuery query, CancellationToken cancellationToken);
+
+    /// <summary>A finding by id, or null.</summary>
+    Task<Finding?> GetFindingAsync(string id, CancellationToken cancellationToken);
+
+    /// <summary>Changes a finding's state with a reason; audited.</summary>
+    Task<Finding> SetFindingStateAsync(string id, FindingState state, string reason, Actor actor, CancellationToken cancellationToken);
+}
