@@ -1,0 +1,530 @@
+using System.Buffers;
+using System.Text.Json;
+using McpSecurity.Vulnerabilities.Advisories;
+using McpSecurity.Vulnerabilities.Cvss;
+using McpSecurity.Vulnerabilities.Purl;
+using McpSecurity.Vulnerabilities.Versions;
+
+namespace McpSecurity.Vulnerabilities.Matching;
+
+/// <summary>
+/// An immutable, thread-safe index of advisories keyed by (ecosystem, normalised package name).
+/// Matching evaluates OSV <c>SEMVER</c> and <c>ECOSYSTEM</c> ranges with the ecosystem's version
+/// scheme (<see cref="VersionSchemes"/>) and the explicit <c>versions</c> lists; <c>GIT</c> ranges are
+/// reported as not applicable. Withdrawn advisories are never indexed. Advisories linked through
+/// aliases give one <see cref="Finding"/> per vulnerability, with KEV and EPSS attached by CVE id.
+/// </summary>
+public sealed class AdvisoryIndex
+{
+    private const int MaxStackKey = 256;
+    private const char KeySeparator = '\0';
+
+    private readonly Dictionary<string, Entry[]> _byPackage;
+    private readonly Dictionary<string, Entry[]>.AlternateLookup<ReadOnlySpan<char>> _lookup;
+    private readonly AdvisoryInfo[] _advisories;
+    private readonly Cluster[] _clusters;
+    private readonly KevCatalog? _kev;
+    private readonly EpssScores? _epss;
+
+    private AdvisoryIndex(Dictionary<string, Entry[]> byPackage, AdvisoryInfo[] advisories, Cluster[] clusters, int withdrawn, int duplicates, KevCatalog? kev, EpssScores? epss)
+    {
+        _byPackage = byPackage;
+        _lookup = byPackage.GetAlternateLookup<ReadOnlySpan<char>>();
+        _advisories = advisories;
+        _clusters = clusters;
+        _kev = kev;
+        _epss = epss;
+        WithdrawnCount = withdrawn;
+        DuplicateCount = duplicates;
+    }
+
+    /// <summary>How many advisories are indexed (withdrawn and duplicate ids excluded).</summary>
+    public int AdvisoryCount => _advisories.Length;
+
+    /// <summary>How many withdrawn advisories were left out.</summary>
+    public int WithdrawnCount { get; }
+
+    /// <summary>How many advisories were left out because an earlier one had the same id.</summary>
+    public int DuplicateCount { get; }
+
+    /// <summary>How many distinct (ecosystem, package) keys the index has.</summary>
+    public int PackageCount => _byPackage.Count;
+
+    /// <summary>How many vulnerability clusters (advisories linked by aliases) the index has.</summary>
+    public int ClusterCount => _clusters.Length;
+
+    /// <summary>Builds an index. Withdrawn advisories are skipped; for a repeated id the first advisory wins.</summary>
+    /// <param name="advisories">The advisories.</param>
+    /// <param name="kev">The KEV catalogue to attach to findings by CVE alias; optional.</param>
+    /// <param name="epss">The EPSS scores to attach to findings by CVE alias; optional.</param>
+    /// <returns>The index.</returns>
+    public static AdvisoryIndex Build(IEnumerable<OsvAdvisory> advisories, KevCatalog? kev = null, EpssScores? epss = null)
+    {
+        ArgumentNullException.ThrowIfNull(advisories);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var kept = new List<OsvAdvisory>();
+        int withdrawn = 0, duplicates = 0;
+        foreach (var a in advisories)
+        {
+            if (a.IsWithdrawn)
+            {
+                withdrawn++;
+            }
+            else if (!seen.Add(a.Id))
+            {
+                duplicates++;
+            }
+            else
+            {
+                kept.Add(a);
+            }
+        }
+
+        var (clusterOf, clusters) = BuildClusters(kept);
+        var infos = new AdvisoryInfo[kept.Count];
+        var map = new Dictionary<string, List<Entry>>(StringComparer.Ordinal);
+        var semver = VersionSchemes.For("semver");
+        for (var i = 0; i < kept.Count; i++)
+        {
+            var advisory = kept[i];
+            infos[i] = new AdvisoryInfo(advisory, clusterOf[i], BestCvss(advisory), DatabaseSeverity(advisory.DatabaseSpecific));
+            foreach (var affected in advisory.Affected)
+            {
+                if (affected.Package is not { } package)
+                {
+                    continue;
+                }
+
+                var ecosystem = Ecosystems.CanonicalName(package.Ecosystem, out var release);
+                var scheme = VersionSchemes.For(ecosystem);
+                var ranges = new CompiledRange[affected.Ranges.Count];
+                for (var r = 0; r < ranges.Length; r++)
+                {
+                    var range = affected.Ranges[r];
+                    ranges[r] = CompiledRange.Create(range, range.Type == OsvRangeType.Semver ? semver : scheme);
+                }
+
+                var versions = new string[affected.Versions.Count];
+                for (var v = 0; v < versions.Length; v++)
+                {
+                    versions[v] = Ecosystems.NormalizeVersion(ecosystem, affected.Versions[v]);
+                }
+
+                Array.Sort(versions, scheme);
+                var key = Key(ecosystem, package.Name);
+                if (!map.TryGetValue(key, out var list))
+                {
+                    map[key] = list = [];
+                }
+
+                list.Add(new Entry(i, package.Ecosystem, release, package.Name, scheme, ranges, versions));
+            }
+        }
+
+        var byPackage = new Dictionary<string, Entry[]>(map.Count, StringComparer.Ordinal);
+        foreach (var (key, list) in map)
+        {
+            byPackage[key] = [.. list];
+        }
+
+        return new AdvisoryIndex(byPackage, infos, clusters, withdrawn, duplicates, kev, epss);
+    }
+
+    /// <summary>Matches a component given as a package URL; its version is required.</summary>
+    /// <param name="purl">The package URL; the type picks the OSV ecosystem (see <see cref="Ecosystems.FromPurl"/>).</param>
+    /// <returns>The findings; empty with a not-applicable note when the purl has no version.</returns>
+    public MatchResult Match(PackageUrl purl)
+    {
+        ArgumentNullException.ThrowIfNull(purl);
+        return Match(Ecosystems.FromPurl(purl), Ecosystems.PackageName(purl), purl.Version ?? string.Empty);
+    }
+
+    /// <summary>Matches a component by ecosystem, name and version.</summary>
+    /// <param name="ecosystem">The OSV ecosystem (any case) or, for distributions, <c>Debian:12</c> to restrict to one release.</param>
+    /// <param name="name">The package name as the ecosystem spells it (Maven <c>group:artifact</c>).</param>
+    /// <param name="version">The installed version. Go's <c>v</c> and <c>go</c> prefixes are accepted.</param>
+    /// <returns>One finding per vulnerability; advisories that cannot be evaluated are listed as not applicable.</returns>
+    public MatchResult Match(string ecosystem, string name, string version)
+    {
+        ArgumentNullException.ThrowIfNull(ecosystem);
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(version);
+        var canonical = Ecosystems.CanonicalName(ecosystem, out var release);
+
+        // Decide cheaply before allocating: look the package up through a stack-built key.
+        var keyLength = canonical.Length + 1 + name.Length;
+        char[]? rented = null;
+        var buffer = keyLength <= MaxStackKey ? stackalloc char[MaxStackKey] : (rented = ArrayPool<char>.Shared.Rent(keyLength));
+        canonical.CopyTo(buffer);
+        buffer[canonical.Length] = KeySeparator;
+        var n = canonical.Length + 1 + Ecosystems.NormalizeName(canonical, name, buffer[(canonical.Length + 1)..]);
+        var found = _lookup.TryGetValue(buffer[..n], out var entries);
+        if (rented is not null)
+        {
+            ArrayPool<char>.Shared.Return(rented);
+        }
+
+        if (!found || entries is null)
+        {
+            return MatchResult.Empty;
+        }
+
+        var v = Ecosystems.NormalizeVersion(canonical, version);
+        if (v.Length == 0)
+        {
+            var skipped = new List<NotApplicable>(entries.Length);
+            foreach (var e in entries)
+            {
+                skipped.Add(new NotApplicable(_advisories[e.Advisory].Advisory.Id, "the component has no version to compare"));
+            }
+
+            return new MatchResult([], skipped);
+        }
+
+        List<ClusterBuilder>? builders = null;
+        List<NotApplicable>? notApplicable = null;
+        foreach (var entry in entries)
+        {
+            if (release is not null && entry.Release is not null && !string.Equals(release, entry.Release, StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            var info = _advisories[entry.Advisory];
+            if (!TryExplain(entry, info.Advisory, name, v, out var explanation, out var fixedVersion, out var unevaluable))
+            {
+                if (unevaluable is not null)
+                {
+                    (notApplicable ??= []).Add(new NotApplicable(info.Advisory.Id, unevaluable));
+                }
+
+                continue;
+            }
+
+            builders ??= [];
+            ClusterBuilder? builder = null;
+            foreach (var b in builders)
+            {
+                if (b.Cluster == info.Cluster)
+                {
+                    builder = b;
+                    break;
+                }
+            }
+
+            if (builder is null)
+            {
+                builder = new ClusterBuilder(info.Cluster, entry.Scheme);
+                builders.Add(builder);
+            }
+
+            builder.Add(entry.Advisory, explanation, fixedVersion);
+        }
+
+        if (builders is null)
+        {
+            return notApplicable is null ? MatchResult.Empty : new MatchResult([], notApplicable);
+        }
+
+        var findings = new Finding[builders.Count];
+        for (var i = 0; i < findings.Length; i++)
+        {
+            findings[i] = ToFinding(builders[i], canonical, name, version);
+        }
+
+        Array.Sort(findings, static (a, b) => string.CompareOrdinal(a.VulnerabilityId, b.VulnerabilityId));
+        return new MatchResult(findings, notApplicable ?? (IReadOnlyList<NotApplicable>)[]);
+    }
+
+    private static bool TryExplain(Entry entry, OsvAdvisory advisory, string name, string version, out MatchExplanation explanation, out string? fixedVersion, out string? unevaluable)
+    {
+        explanation = null!;
+        fixedVersion = null;
+        unevaluable = null;
+        var evaluable = entry.Versions.Length > 0;
+        var git = false;
+        foreach (var range in entry.Ranges)
+        {
+            if (range.Type is OsvRangeType.Git or OsvRangeType.Unknown)
+            {
+                git |= range.Type == OsvRangeType.Git;
+                continue;
+            }
+
+            evaluable = true;
+            if (range.Includes(version, out var introduced, out var closedBy))
+            {
+                fixedVersion = closedBy is { Kind: OsvEventKind.Fixed } ? closedBy.Version : null;
+                var upper = closedBy is null ? "no fix" : $"{closedBy.Key} {closedBy.Version}";
+                var text = $"{name} {version} is in the {range.TypeName} range (introduced {introduced}, {upper}) of {advisory.Id} for {entry.Ecosystem}/{entry.PackageName}; compared as {range.Comparer.Name}";
+                explanation = new MatchExplanation(advisory.Id, advisory.Source, entry.Ecosystem, entry.PackageName, MatchReason.Range, range.Type, introduced, closedBy, range.Comparer.Name, text);
+                return true;
+            }
+        }
+
+        if (entry.Versions.Length > 0 && Array.BinarySearch(entry.Versions, version, entry.Scheme) >= 0)
+        {
+            fixedVersion = FirstFixAbove(entry, version);
+            var note = git ? "; its GIT ranges were not applicable" : string.Empty;
+            var text = $"{name} {version} is listed in the affected versions of {advisory.Id} for {entry.Ecosystem}/{entry.PackageName}; compared as {entry.Scheme.Name}{note}";
+            explanation = new MatchExplanation(advisory.Id, advisory.Source, entry.Ecosystem, entry.PackageName, MatchReason.ExplicitVersion, null, null, null, entry.Scheme.Name, text);
+            return true;
+        }
+
+        if (!evaluable)
+        {
+            unevaluable = git
+                ? "only GIT ranges (commit hashes), which cannot be compared with a package version"
+                : "no SEMVER or ECOSYSTEM range and no affected versions";
+        }
+
+        return false;
+    }
+
+    private static string? FirstFixAbove(Entry entry, string version)
+    {
+        foreach (var range in entry.Ranges)
+        {
+            if (range.Type is OsvRangeType.Git or OsvRangeType.Unknown)
+            {
+                continue;
+            }
+
+            foreach (var e in range.Events)
+            {
+                if (e.Kind == OsvEventKind.Fixed && range.Comparer.Compare(e.Version, version) > 0)
+                {
+                    return e.Version;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private Finding ToFinding(ClusterBuilder builder, string ecosystem, string name, string version)
+    {
+        var cluster = _clusters[builder.Cluster];
+        var ids = new string[builder.Advisories.Count];
+        string? summary = null;
+        CvssScore? best = null;
+        string? dbSeverity = null;
+        for (var i = 0; i < ids.Length; i++)
+        {
+            var info = _advisories[builder.Advisories[i]];
+            ids[i] = info.Advisory.Id;
+            summary ??= string.IsNullOrWhiteSpace(info.Advisory.Summary) ? null : info.Advisory.Summary;
+            if (info.Cvss is not null && (best is null || IsBetter(info.Cvss, best)))
+            {
+                best = info.Cvss;
+            }
+
+            dbSeverity ??= info.DatabaseSeverity;
+        }
+
+        builder.Fixed.Sort(builder.Scheme);
+        KevEntry? kev = null;
+        EpssScore? epss = null;
+        foreach (var cve in cluster.CveIds)
+        {
+            kev ??= _kev?.Find(cve);
+            if (_epss is not null && _epss.TryFind(cve, out var score) && (epss is null || score.Probability > epss.Value.Probability))
+            {
+                epss = score;
+            }
+        }
+
+        return new Finding
+        {
+            VulnerabilityId = cluster.PreferredId,
+            Aliases = cluster.Ids,
+            AdvisoryIds = ids,
+            Ecosystem = ecosystem,
+            PackageName = name,
+            Version = version,
+            Summary = summary,
+            Cvss = best,
+            Severity = best?.Severity ?? dbSeverity ?? "Unknown",
+            FixedVersions = builder.Fixed,
+            Explanations = builder.Explanations,
+            Kev = kev,
+            Epss = epss,
+        };
+    }
+
+    private static bool IsBetter(CvssScore candidate, CvssScore current)
+    {
+        var byVersion = string.CompareOrdinal(candidate.Version, current.Version);
+        return byVersion > 0 || (byVersion == 0 && candidate.Score > current.Score);
+    }
+
+    private static CvssScore? BestCvss(OsvAdvisory advisory)
+    {
+        CvssScore? best = null;
+        Consider(advisory.Severity, ref best);
+        foreach (var affected in advisory.Affected)
+        {
+            Consider(affected.Severity, ref best);
+        }
+
+        return best;
+
+        static void Consider(IReadOnlyList<OsvSeverity> severities, ref CvssScore? best)
+        {
+            foreach (var s in severities)
+            {
+                if (s.Type.StartsWith("CVSS_", StringComparison.Ordinal)
+                    && CvssCalculator.TryParse(s.Score, out var score, out _)
+                    && (best is null || IsBetter(score, best)))
+                {
+                    best = score;
+                }
+            }
+        }
+    }
+
+    private static string? DatabaseSeverity(JsonElement? databaseSpecific)
+    {
+        if (databaseSpecific is not { ValueKind: JsonValueKind.Object } obj
+            || !obj.TryGetProperty("severity", out var severity)
+            || severity.ValueKind != JsonValueKind.String)
+        {
+            return null;
+        }
+
+        return severity.GetString()?.Trim().ToUpperInvariant() switch
+        {
+            "CRITICAL" => "Critical",
+            "HIGH" => "High",
+            "MODERATE" or "MEDIUM" => "Medium",
+            "LOW" => "Low",
+            _ => null,
+        };
+    }
+
+    private static string Key(string canonicalEcosystem, string name) =>
+        string.Concat(canonicalEcosystem, "\0", Ecosystems.NormalizeName(canonicalEcosystem, name));
+
+    /// <summary>Links advisories that share an id or alias (union-find) and picks each cluster's preferred id.</summary>
+    private static (int[] ClusterOf, Cluster[] Clusters) BuildClusters(List<OsvAdvisory> advisories)
+    {
+        var node = new Dictionary<string, int>(advisories.Count * 2, StringComparer.Ordinal);
+        var parent = new List<int>(advisories.Count * 2);
+        int NodeOf(string id)
+        {
+            if (!node.TryGetValue(id, out var n))
+            {
+                n = parent.Count;
+                node[id] = n;
+                parent.Add(n);
+            }
+
+            return n;
+        }
+
+        int Find(int x)
+        {
+            while (parent[x] != x)
+            {
+                parent[x] = parent[parent[x]];
+                x = parent[x];
+            }
+
+            return x;
+        }
+
+        var advisoryNode = new int[advisories.Count];
+        for (var i = 0; i < advisories.Count; i++)
+        {
+            var a = advisories[i];
+            var root = advisoryNode[i] = NodeOf(a.Id);
+            foreach (var alias in a.Aliases)
+            {
+                var other = Find(NodeOf(alias));
+                var mine = Find(root);
+                if (other != mine)
+                {
+                    parent[other] = mine;
+                }
+            }
+        }
+
+        var clusterOfRoot = new Dictionary<int, int>();
+        var members = new List<List<string>>();
+        foreach (var (id, n) in node)
+        {
+            var root = Find(n);
+            if (!clusterOfRoot.TryGetValue(root, out var c))
+            {
+                c = members.Count;
+                clusterOfRoot[root] = c;
+                members.Add([]);
+            }
+
+            members[c].Add(id);
+        }
+
+        var clusters = new Cluster[members.Count];
+        for (var c = 0; c < clusters.Length; c++)
+        {
+            var ids = members[c].ToArray();
+            Array.Sort(ids, StringComparer.Ordinal);
+            var cves = new List<string>();
+            string? ghsa = null;
+            foreach (var id in ids)
+            {
+                if (id.StartsWith("CVE-", StringComparison.OrdinalIgnoreCase))
+                {
+                    cves.Add(id);
+                }
+                else if (ghsa is null && id.StartsWith("GHSA-", StringComparison.OrdinalIgnoreCase))
+                {
+                    ghsa = id;
+                }
+            }
+
+            clusters[c] = new Cluster(cves.Count > 0 ? cves[0] : ghsa ?? ids[0], ids, [.. cves]);
+        }
+
+        var clusterOf = new int[advisories.Count];
+        for (var i = 0; i < clusterOf.Length; i++)
+        {
+            clusterOf[i] = clusterOfRoot[Find(advisoryNode[i])];
+        }
+
+        return (clusterOf, clusters);
+    }
+
+    private sealed record AdvisoryInfo(OsvAdvisory Advisory, int Cluster, CvssScore? Cvss, string? DatabaseSeverity);
+
+    private sealed record Cluster(string PreferredId, string[] Ids, string[] CveIds);
+
+    private sealed record Entry(int Advisory, string Ecosystem, string? Release, string PackageName, IVersionComparer Scheme, CompiledRange[] Ranges, string[] Versions);
+
+    private sealed class ClusterBuilder(int cluster, IVersionComparer scheme)
+    {
+        public int Cluster { get; } = cluster;
+
+        public IVersionComparer Scheme { get; } = scheme;
+
+        public List<int> Advisories { get; } = [];
+
+        public List<MatchExplanation> Explanations { get; } = [];
+
+        public List<string> Fixed { get; } = [];
+
+        public void Add(int advisory, MatchExplanation explanation, string? fixedVersion)
+        {
+            if (!Advisories.Contains(advisory))
+            {
+                Advisories.Add(advisory);
+            }
+
+            Explanations.Add(explanation);
+            if (fixedVersion is not null && !Fixed.Contains(fixedVersion))
+            {
+                Fixed.Add(fixedVersion);
+            }
+        }
+    }
+}

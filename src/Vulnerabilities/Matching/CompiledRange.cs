@@ -1,0 +1,151 @@
+using McpSecurity.Vulnerabilities.Advisories;
+using McpSecurity.Vulnerabilities.Versions;
+
+namespace McpSecurity.Vulnerabilities.Matching;
+
+/// <summary>
+/// A range with its events sorted by the version scheme (<c>introduced: "0"</c> first; at equal
+/// versions closing events before <c>introduced</c>, then document order), evaluated as the OSV specification describes: walking the sorted events,
+/// <c>introduced</c> at or below the version opens the interval, <c>fixed</c> at or below closes it,
+/// <c>last_affected</c> below closes it; a version at or above any <c>limit</c> is outside.
+/// </summary>
+internal sealed class CompiledRange
+{
+    private CompiledRange(OsvRangeType type, string typeName, IVersionComparer comparer, OsvEvent[] events, string[] limits)
+    {
+        Type = type;
+        TypeName = typeName;
+        Comparer = comparer;
+        Events = events;
+        Limits = limits;
+    }
+
+    public OsvRangeType Type { get; }
+
+    public string TypeName { get; }
+
+    public IVersionComparer Comparer { get; }
+
+    /// <summary>The introduced, fixed and last_affected events, sorted.</summary>
+    public OsvEvent[] Events { get; }
+
+    public string[] Limits { get; }
+
+    public static CompiledRange Create(OsvRange range, IVersionComparer comparer)
+    {
+        var events = new List<(int Order, OsvEvent Event)>(range.Events.Count);
+        var limits = new List<string>();
+        var normalizeGo = comparer.Name == "SemVer";
+        for (var i = 0; i < range.Events.Count; i++)
+        {
+            var e = range.Events[i];
+            if (range.Type is OsvRangeType.Semver or OsvRangeType.Ecosystem && normalizeGo && e.Version.Length > 1 && e.Version[0] == 'v' && char.IsAsciiDigit(e.Version[1]))
+            {
+                e = e with { Version = e.Version[1..] };
+            }
+
+            if (e.Kind == OsvEventKind.Limit)
+            {
+                limits.Add(e.Version);
+            }
+            else
+            {
+                events.Add((i, e));
+            }
+        }
+
+        if (range.Type is OsvRangeType.Semver or OsvRangeType.Ecosystem)
+        {
+            events.Sort((a, b) =>
+            {
+                var az = IsZero(a.Event);
+                var bz = IsZero(b.Event);
+                var c = az || bz ? (az == bz ? 0 : az ? -1 : 1) : comparer.Compare(a.Event.Version, b.Event.Version);
+                if (c != 0)
+                {
+                    return c;
+                }
+
+                // At the same version a closing event goes first, so an interval that reopens there stays affected.
+                var ak = a.Event.Kind == OsvEventKind.Introduced ? 1 : 0;
+                var bk = b.Event.Kind == OsvEventKind.Introduced ? 1 : 0;
+                return ak != bk ? ak - bk : a.Order.CompareTo(b.Order);
+            });
+        }
+
+        var sorted = new OsvEvent[events.Count];
+        for (var i = 0; i < sorted.Length; i++)
+        {
+            sorted[i] = events[i].Event;
+        }
+
+        return new CompiledRange(range.Type, range.TypeName, comparer, sorted, [.. limits]);
+    }
+
+    /// <summary>Whether <paramref name="version"/> is inside the range; on success gives the opening and closing events.</summary>
+    public bool Includes(string version, out string introduced, out OsvEvent? closedBy)
+    {
+        introduced = string.Empty;
+        closedBy = null;
+        var affected = false;
+        var opened = -1;
+        for (var i = 0; i < Events.Length; i++)
+        {
+            var e = Events[i];
+            if (e.Kind == OsvEventKind.Introduced && IsZero(e))
+            {
+                affected = true;
+                opened = i;
+                continue;
+            }
+
+            var c = Comparer.Compare(version, e.Version);
+            if (c < 0)
+            {
+                // Events are sorted: none of the rest can apply.
+                break;
+            }
+
+            switch (e.Kind)
+            {
+                case OsvEventKind.Introduced:
+                    affected = true;
+                    opened = i;
+                    break;
+                case OsvEventKind.Fixed:
+                    affected = false;
+                    break;
+                case OsvEventKind.LastAffected when c > 0:
+                    affected = false;
+                    break;
+            }
+        }
+
+        if (!affected)
+        {
+            return false;
+        }
+
+        foreach (var limit in Limits)
+        {
+            if (Comparer.Compare(version, limit) >= 0)
+            {
+                return false;
+            }
+        }
+
+        introduced = Events[opened].Version;
+        for (var i = opened + 1; i < Events.Length; i++)
+        {
+            if (Events[i].Kind is OsvEventKind.Fixed or OsvEventKind.LastAffected)
+            {
+                closedBy = Events[i];
+                break;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool IsZero(OsvEvent e) => e.Kind == OsvEventKind.Introduced && e.Version == "0";
+}

@@ -1,0 +1,89 @@
+using McpSecurity.Vulnerabilities.Advisories;
+using McpSecurity.Vulnerabilities.Cvss;
+
+namespace McpSecurity.Vulnerabilities.Matching;
+
+/// <summary>How an advisory was found to affect a version.</summary>
+public enum MatchReason
+{
+    /// <summary>The version lies inside a SEMVER or ECOSYSTEM range.</summary>
+    Range,
+
+    /// <summary>The version is in the advisory's explicit <c>versions</c> list.</summary>
+    ExplicitVersion,
+}
+
+/// <summary>Why one advisory matched one component: the range and events, the version scheme and the source.</summary>
+/// <param name="AdvisoryId">The advisory that matched.</param>
+/// <param name="AdvisorySource">Where the advisory was read from, if known.</param>
+/// <param name="Ecosystem">The ecosystem of the affected entry (as the advisory writes it).</param>
+/// <param name="PackageName">The package name of the affected entry.</param>
+/// <param name="Reason">Range or explicit version.</param>
+/// <param name="RangeType">The range type for <see cref="MatchReason.Range"/>; null otherwise.</param>
+/// <param name="Introduced">The <c>introduced</c> event that opened the matching interval (<c>0</c> is the first version).</param>
+/// <param name="ClosedBy">The event that closes the interval (<c>fixed</c> or <c>last_affected</c>), or null when it is open.</param>
+/// <param name="Scheme">The version scheme that decided, such as <c>PEP 440</c> or <c>SemVer</c>.</param>
+/// <param name="Text">A one-line explanation for people.</param>
+public sealed record MatchExplanation(
+    string AdvisoryId, string? AdvisorySource, string Ecosystem, string PackageName, MatchReason Reason,
+    OsvRangeType? RangeType, string? Introduced, OsvEvent? ClosedBy, string Scheme, string Text);
+
+/// <summary>
+/// One vulnerability affecting one component. Advisories linked by aliases (CVE, GHSA, PYSEC, GO…)
+/// are merged into one finding.
+/// </summary>
+public sealed class Finding
+{
+    /// <summary>The preferred id of the vulnerability: a CVE id when there is one, else GHSA, else the first advisory id.</summary>
+    public required string VulnerabilityId { get; init; }
+
+    /// <summary>Every id known for the vulnerability (advisory ids and their aliases), ordinal order.</summary>
+    public required IReadOnlyList<string> Aliases { get; init; }
+
+    /// <summary>The ids of the advisories that matched this component.</summary>
+    public required IReadOnlyList<string> AdvisoryIds { get; init; }
+
+    /// <summary>The component's ecosystem (canonical OSV name).</summary>
+    public required string Ecosystem { get; init; }
+
+    /// <summary>The component's package name as queried.</summary>
+    public required string PackageName { get; init; }
+
+    /// <summary>The component's version as queried.</summary>
+    public required string Version { get; init; }
+
+    /// <summary>The first non-empty summary of the matched advisories.</summary>
+    public string? Summary { get; init; }
+
+    /// <summary>The CVSS score of the best vector available (newest CVSS version, then highest score); null when none.</summary>
+    public CvssScore? Cvss { get; init; }
+
+    /// <summary>None, Low, Medium, High or Critical from CVSS or the advisory's database-specific severity; Unknown otherwise.</summary>
+    public required string Severity { get; init; }
+
+    /// <summary>Versions that fix the matched ranges, ordered oldest first by the ecosystem's scheme.</summary>
+    public required IReadOnlyList<string> FixedVersions { get; init; }
+
+    /// <summary>One explanation per matched advisory and affected entry.</summary>
+    public required IReadOnlyList<MatchExplanation> Explanations { get; init; }
+
+    /// <summary>The CISA KEV entry of any CVE alias; null when none is known to be exploited.</summary>
+    public KevEntry? Kev { get; init; }
+
+    /// <summary>The highest EPSS score of the CVE aliases; null when none is scored.</summary>
+    public EpssScore? Epss { get; init; }
+}
+
+/// <summary>An advisory for the component that could not be evaluated, and why.</summary>
+/// <param name="AdvisoryId">The advisory id.</param>
+/// <param name="Reason">For example: only GIT ranges (commit hashes), which a package version cannot be placed in.</param>
+public sealed record NotApplicable(string AdvisoryId, string Reason);
+
+/// <summary>The result of matching one component.</summary>
+/// <param name="Findings">One finding per vulnerability, ordered by <see cref="Finding.VulnerabilityId"/>.</param>
+/// <param name="NotApplicable">Advisories for the package that could not be evaluated against a version.</param>
+public sealed record MatchResult(IReadOnlyList<Finding> Findings, IReadOnlyList<NotApplicable> NotApplicable)
+{
+    /// <summary>A result with nothing in it.</summary>
+    public static MatchResult Empty { get; } = new([], []);
+}
