@@ -59,6 +59,10 @@ public static class CliApp
         root.Add(AdminCommands.ApiKey());
         root.Add(AdminCommands.User());
         root.Add(AdminCommands.Audit());
+        root.Add(VulnerabilityCommands.Purl());
+        root.Add(VulnerabilityCommands.Cvss());
+        root.Add(DetectionCommands.Detect());
+        root.Add(DetectionCommands.Rules());
         root.Add(BenchCommands.Create());
         root.Add(VersionCommand.Create());
         return root;

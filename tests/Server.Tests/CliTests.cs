@@ -137,3 +137,68 @@ public sealed class CliTests
         }
     }
 }
+
+public sealed class ModuleCliTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static async Task<(int Code, string Out, string Err)> RunAsync(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await CliApp.RunAsync(args, output, error, Ct);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public async Task Cvss_OneJsonLinePerVector_InvalidGetsErrorAndRunGoesOn()
+    {
+        var (code, output, _) = await RunAsync("cvss", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", "CVSS:3.1/AV:Q/AC:L", "AV:N/AC:L/Au:N/C:P/I:P/A:P");
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(3, lines.Count);
+        Assert.Equal(9.8, lines[0].GetProperty("score").GetDouble());
+        Assert.Equal("Critical", lines[0].GetProperty("severity").GetString());
+        Assert.Contains("AV", lines[1].GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Equal("2.0", lines[2].GetProperty("version").GetString());
+        Assert.Equal(1, code);
+    }
+
+    [Fact]
+    public async Task PurlParse_PrintsCanonicalForm_BadPurlFails()
+    {
+        var (code, output, _) = await RunAsync("purl", "parse", "pkg:PYPI/Django_Rest@3.0");
+        Assert.Equal(0, code);
+        Assert.Equal("pkg:pypi/django-rest@3.0", System.Text.Json.JsonDocument.Parse(output).RootElement.GetProperty("purl").GetString());
+        var bad = await RunAsync("purl", "parse", "pkg:maven/only-name@1");
+        Assert.Equal(1, bad.Code);
+        Assert.Contains("namespace", bad.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task VersionCompare_ArgumentsAndFile()
+    {
+        Assert.Equal("<", (await RunAsync("version", "compare", "--ecosystem", "PyPI", "1.0.0rc1", "1.0.0")).Out.Trim());
+        Assert.Equal(">", (await RunAsync("version", "compare", "--ecosystem", "Maven", "1.0", "1.0-alpha")).Out.Trim());
+        var file = Path.Combine(Path.GetTempPath(), $"versions-{Guid.NewGuid():N}.txt");
+        await File.WriteAllLinesAsync(file, ["1.0.0 1.0.0", "1:1.0 2.0", "1.0~rc1 1.0"], Ct);
+        var (code, output, _) = await RunAsync("version", "compare", "--ecosystem", "Debian", "--file", file);
+        Assert.Equal(0, code);
+        Assert.Equal(["=", ">", "<"], output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal(2, (await RunAsync("version", "compare", "--ecosystem", "NoSuchEcosystem", "1", "2")).Code);
+    }
+
+    [Fact]
+    public async Task Detect_RegressionEventMatchesItsRule()
+    {
+        var caseDir = Directory.GetDirectories(McpSecurity.Testing.TestData.Path("sigma", "regression"))
+            .First(d => File.ReadAllText(Path.Combine(d, "case.json")).Contains("rules/windows/process_creation/", StringComparison.Ordinal));
+        var ruleId = Path.GetFileName(caseDir);
+        var (code, output, err) = await RunAsync("detect", "--rules", McpSecurity.Testing.TestData.Path("sigma", "rules", "rules", "windows", "process_creation"),
+            "--events", Path.Combine(caseDir, "events.json"));
+        Assert.Equal(0, code);
+        var matches = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToList();
+        var hit = matches.First(m => m.GetProperty("rule_id").GetString() == ruleId);
+        Assert.False(string.IsNullOrEmpty(hit.GetProperty("author").GetString()));
+        Assert.Contains("rules", err, StringComparison.Ordinal);
+    }
+}

@@ -8,7 +8,8 @@ internal static class VersionCommand
 {
     public static Command Create()
     {
-        var command = new Command("version", "Print the version of mcpsec and of the .NET runtime.");
+        var command = new Command("version", "Print the version of mcpsec and of the .NET runtime; 'version compare' compares package versions.");
+        command.Add(VulnerabilityCommands.VersionCompare());
         command.SetAction(parse =>
         {
             var version = typeof(VersionCommand).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
