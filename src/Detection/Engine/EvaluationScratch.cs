@@ -13,6 +13,8 @@ internal sealed class EvaluationScratch
 
     public ulong[] Bits { get; private set; } = [];
 
+    public ulong[] Computed { get; private set; } = [];
+
     public int[] RuleStamp { get; private set; } = [];
 
     public int[] Candidates { get; private set; } = [];
@@ -41,6 +43,7 @@ internal sealed class EvaluationScratch
         if (Bits.Length < words)
         {
             Bits = new ulong[words];
+            Computed = new ulong[words];
         }
 
         if (RuleStamp.Length < rules)

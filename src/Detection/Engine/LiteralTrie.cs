@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace McpSecurity.Detection.Engine;
 
 /// <summary>How a <see cref="LiteralTrie"/> is searched.</summary>
@@ -21,6 +23,9 @@ internal sealed class LiteralTrie
 {
     private const int AsciiRoot = 128;
 
+    /// <summary>Up to this many patterns, a vectorised search skips text that holds none of them.</summary>
+    private const int MaxPrefilterPatterns = 48;
+
     private readonly TrieMode _mode;
     private readonly int[] _rootAscii;
     private readonly int[] _edgeStart;
@@ -32,6 +37,7 @@ internal sealed class LiteralTrie
     private readonly int[] _outCount;
     private readonly int[] _outputs;
     private readonly bool _rootOutputs;
+    private readonly SearchValues<string>? _first;
 
     /// <summary>Builds the automaton from (pattern, predicate id) pairs.</summary>
     public LiteralTrie(TrieMode mode, IReadOnlyList<(string Pattern, int Id)> patterns)
@@ -134,6 +140,17 @@ internal sealed class LiteralTrie
         }
 
         _rootOutputs = _outCount[0] > 0;
+        if (mode == TrieMode.Contains && !_rootOutputs && patterns.Count <= MaxPrefilterPatterns)
+        {
+            // Vectorised multi-string search finds the first possible match; the automaton starts there.
+            var distinct = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var (pattern, _) in patterns)
+            {
+                distinct.Add(pattern);
+            }
+
+            _first = SearchValues.Create([.. distinct], StringComparison.Ordinal);
+        }
     }
 
     private int Next(int state, char c)
@@ -173,6 +190,17 @@ internal sealed class LiteralTrie
         switch (_mode)
         {
             case TrieMode.Contains:
+                if (_first is not null)
+                {
+                    var start = text.IndexOfAny(_first);
+                    if (start < 0)
+                    {
+                        return;
+                    }
+
+                    text = text[start..];
+                }
+
                 var s = 0;
                 foreach (var c in text)
                 {

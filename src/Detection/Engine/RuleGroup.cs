@@ -15,8 +15,14 @@ internal sealed class CompiledRule
 
     public required CondNode Condition { get; init; }
 
-    /// <summary>True when the condition holds with no predicate true (such rules are always evaluated).</summary>
-    public bool MatchesEmpty { get; set; }
+    /// <summary>
+    /// True when the rule might match with none of its literal predicates true (its condition is not
+    /// definitely false when literals are false and the other predicates unknown): evaluated for every event.
+    /// </summary>
+    public bool Eager { get; set; }
+
+    /// <summary>Predicates tested one by one, only when the rule is a candidate (globs, regexes, CIDR, numbers, field references, case-sensitive text).</summary>
+    public int[] OtherPredicates { get; set; } = [];
 
     /// <summary>Predicates that are not under a 'not'; their fields are reported as matched fields.</summary>
     public required int[] PositivePredicates { get; init; }
@@ -29,15 +35,16 @@ internal sealed class SlotMatcher
     private bool _hasEquals;
 
     public int Slot { get; init; }
+    public static bool SkipC = Environment.GetEnvironmentVariable("SKIPC") == "1";
+    public static bool SkipP = Environment.GetEnvironmentVariable("SKIPP") == "1";
+    public static bool SkipS = Environment.GetEnvironmentVariable("SKIPS") == "1";
+    public static bool SkipE = Environment.GetEnvironmentVariable("SKIPE") == "1";
 
     public LiteralTrie? Contains { get; set; }
 
     public LiteralTrie? Prefix { get; set; }
 
     public LiteralTrie? Suffix { get; set; }
-
-    /// <summary>Predicates tested one by one (globs, regexes, CIDR, numbers, field references, case-sensitive literals).</summary>
-    public int[] Others { get; set; } = [];
 
     public void SetEquals(Dictionary<string, int[]> map)
     {
@@ -47,7 +54,7 @@ internal sealed class SlotMatcher
 
     public void SearchLiterals(ReadOnlySpan<char> lower, Span<ulong> bits)
     {
-        if (_hasEquals && _equalsLookup.TryGetValue(lower, out var ids))
+        if (!SkipE && _hasEquals && _equalsLookup.TryGetValue(lower, out var ids))
         {
             foreach (var id in ids)
             {
@@ -55,9 +62,9 @@ internal sealed class SlotMatcher
             }
         }
 
-        Contains?.Search(lower, bits);
-        Prefix?.Search(lower, bits);
-        Suffix?.Search(lower, bits);
+        if (!SkipC) Contains?.Search(lower, bits);
+        if (!SkipP) Prefix?.Search(lower, bits);
+        if (!SkipS) Suffix?.Search(lower, bits);
     }
 }
 
@@ -77,6 +84,9 @@ internal sealed class RuleGroup
     private SlotMatcher? _keywords;
     private int[] _absence = [];
     private int[] _always = [];
+    private bool[] _isOther = [];
+    private readonly HashSet<int> _negative = [];
+    private ulong[] _triggers = [];
 
     public RuleGroup(SigmaLogSource logSource) => LogSource = logSource;
 
@@ -114,7 +124,13 @@ internal sealed class RuleGroup
         }
 
         var positives = new HashSet<int>();
-        var condition = CompileExpr(rule.Detection.Condition, selections, negated: false, positives);
+        var negatives = new HashSet<int>();
+        var condition = CompileExpr(rule.Detection.Condition, selections, negated: false, positives, negatives);
+        foreach (var id in negatives)
+        {
+            _negative.Add(id);
+        }
+
         var positiveList = new List<int>(positives);
         positiveList.Sort();
         _rules.Add(new CompiledRule
@@ -155,36 +171,32 @@ internal sealed class RuleGroup
         return allSingle ? new AllBitsNode([.. flat]) : new AndNode(groups);
     }
 
-    private static CondNode CompileExpr(ConditionExpr expr, List<(CondNode Node, List<int> Ids)> selections, bool negated, HashSet<int> positives)
+    private static CondNode CompileExpr(ConditionExpr expr, List<(CondNode Node, List<int> Ids)> selections, bool negated, HashSet<int> positives, HashSet<int> negatives)
     {
         switch (expr)
         {
             case SelectionRef s:
-                if (!negated)
-                {
-                    positives.UnionWith(selections[s.Index].Ids);
-                }
-
+                (negated ? negatives : positives).UnionWith(selections[s.Index].Ids);
                 return selections[s.Index].Node;
             case NotExpr n:
-                return new NotNode(CompileExpr(n.Item, selections, !negated, positives));
+                return new NotNode(CompileExpr(n.Item, selections, !negated, positives, negatives));
             case AndExpr a:
-                return new AndNode(CompileAll(a.Items, selections, negated, positives));
+                return new AndNode(CompileAll(a.Items, selections, negated, positives, negatives));
             case OrExpr o:
-                return new OrNode(CompileAll(o.Items, selections, negated, positives));
+                return new OrNode(CompileAll(o.Items, selections, negated, positives, negatives));
             case AtLeastExpr l:
-                return new AtLeastNode(l.Count, CompileAll(l.Items, selections, negated, positives));
+                return new AtLeastNode(l.Count, CompileAll(l.Items, selections, negated, positives, negatives));
             default:
                 throw new InvalidOperationException("Unknown condition node.");
         }
     }
 
-    private static CondNode[] CompileAll(ConditionExpr[] items, List<(CondNode Node, List<int> Ids)> selections, bool negated, HashSet<int> positives)
+    private static CondNode[] CompileAll(ConditionExpr[] items, List<(CondNode Node, List<int> Ids)> selections, bool negated, HashSet<int> positives, HashSet<int> negatives)
     {
         var nodes = new CondNode[items.Length];
         for (var i = 0; i < items.Length; i++)
         {
-            nodes[i] = CompileExpr(items[i], selections, negated, positives);
+            nodes[i] = CompileExpr(items[i], selections, negated, positives, negatives);
         }
 
         return nodes;
@@ -201,6 +213,7 @@ internal sealed class RuleGroup
         var bySlot = new SortedDictionary<int, List<int>>();
         var absence = new List<int>();
         var keywordIds = new List<int>();
+        _isOther = new bool[count];
         for (var id = 0; id < count; id++)
         {
             var p = _predicates[id];
@@ -235,12 +248,44 @@ internal sealed class RuleGroup
         _keywords = keywordIds.Count > 0 ? BuildMatcher(-1, keywordIds) : null;
         _absence = [.. absence];
 
-        var empty = new ulong[Words];
         var always = new List<int>();
+        var others = new List<int>[_rules.Count];
         for (var r = 0; r < _rules.Count; r++)
         {
-            _rules[r].MatchesEmpty = _rules[r].Condition.Eval(empty);
-            if (_rules[r].MatchesEmpty)
+            others[r] = [];
+        }
+
+        for (var id = 0; id < count; id++)
+        {
+            if (_isOther[id])
+            {
+                others[_ownerOf[id]].Add(id);
+            }
+        }
+
+        // A rule becomes a candidate only through a literal predicate used positively ("trigger"); rules that
+        // might match without any trigger (their condition is not definitely false when triggers are false
+        // and everything else is unknown) are evaluated for every event.
+        _triggers = new ulong[Words];
+        var isTrigger = new bool[count];
+        foreach (var rule in _rules)
+        {
+            foreach (var id in rule.PositivePredicates)
+            {
+                if (!_isOther[id] && !_negative.Contains(id) && _predicates[id].Kind is not MatchKind.Null and not MatchKind.Exists)
+                {
+                    isTrigger[id] = true;
+                    _triggers[id >> 6] |= 1UL << (id & 63);
+                }
+            }
+        }
+
+        for (var r = 0; r < _rules.Count; r++)
+        {
+            var rule = _rules[r];
+            rule.OtherPredicates = [.. others[r]];
+            rule.Eager = rule.Condition.Tri(id => isTrigger[id] ? false : null) != false;
+            if (rule.Eager)
             {
                 always.Add(r);
             }
@@ -255,13 +300,12 @@ internal sealed class RuleGroup
         var contains = new List<(string, int)>();
         var prefix = new List<(string, int)>();
         var suffix = new List<(string, int)>();
-        var others = new List<int>();
         foreach (var id in ids)
         {
             var p = _predicates[id];
             if (p.CaseSensitive)
             {
-                others.Add(id);
+                _isOther[id] = true;
                 continue;
             }
 
@@ -285,7 +329,7 @@ internal sealed class RuleGroup
                     suffix.Add((p.Text, id));
                     break;
                 default:
-                    others.Add(id);
+                    _isOther[id] = true;
                     break;
             }
         }
@@ -296,7 +340,6 @@ internal sealed class RuleGroup
             Contains = contains.Count > 0 ? new LiteralTrie(TrieMode.Contains, contains) : null,
             Prefix = prefix.Count > 0 ? new LiteralTrie(TrieMode.Prefix, prefix) : null,
             Suffix = suffix.Count > 0 ? new LiteralTrie(TrieMode.Suffix, suffix) : null,
-            Others = [.. others],
         };
         var map = new Dictionary<string, int[]>(StringComparer.Ordinal);
         foreach (var (text, list) in equals)
@@ -313,6 +356,8 @@ internal sealed class RuleGroup
     {
         var bits = scratch.Bits.AsSpan(0, Words);
         bits.Clear();
+        var computed = scratch.Computed.AsSpan(0, Words);
+        computed.Clear();
         foreach (var sm in _slots)
         {
             for (var n = index.Head(sm.Slot); n >= 0; n = index.Next(n))
@@ -320,7 +365,7 @@ internal sealed class RuleGroup
                 var v = index.ValueOf(n);
                 if (!index.IsNull(v))
                 {
-                    RunMatcher(sm, index, v, bits, engine);
+                    RunMatcher(sm, index, v, bits);
                 }
             }
         }
@@ -331,7 +376,7 @@ internal sealed class RuleGroup
             {
                 if (!index.IsNull(v))
                 {
-                    RunMatcher(_keywords, index, v, bits, engine);
+                    RunMatcher(_keywords, index, v, bits);
                 }
             }
         }
@@ -351,7 +396,7 @@ internal sealed class RuleGroup
         var c = 0;
         for (var w = 0; w < bits.Length; w++)
         {
-            var word = bits[w];
+            var word = bits[w] & _triggers[w];
             while (word != 0)
             {
                 var id = (w << 6) + BitOperations.TrailingZeroCount(word);
@@ -386,7 +431,20 @@ internal sealed class RuleGroup
             bool hit;
             try
             {
-                hit = rule.Condition.Eval(bits);
+                if (rule.OtherPredicates.Length == 0)
+                {
+                    hit = rule.Condition.Eval(bits);
+                }
+                else
+                {
+                    var ctx = new EvalContext { Bits = bits, Computed = computed, Group = this, Index = index };
+                    hit = rule.Condition.Eval(ref ctx);
+                }
+            }
+            catch (RegexMatchTimeoutException ex)
+            {
+                engine.RegexTimedOut(rule.GlobalIndex, ex);
+                continue;
             }
             catch (Exception ex)
             {
@@ -432,43 +490,40 @@ internal sealed class RuleGroup
         return fields.AsSpan(0, n);
     }
 
-    private void RunMatcher(SlotMatcher sm, EventIndex index, int value, Span<ulong> bits, SigmaEngine engine)
-    {
+    private static void RunMatcher(SlotMatcher sm, EventIndex index, int value, Span<ulong> bits) =>
         sm.SearchLiterals(index.Lower(value), bits);
-        foreach (var id in sm.Others)
+
+    /// <summary>True when the predicate is tested one by one (on demand) rather than by the field matchers.</summary>
+    public bool IsOther(int id) => _isOther[id];
+
+    /// <summary>Tests a one-by-one predicate against every value of its field (any value of the event for keywords).</summary>
+    public bool EvaluateOther(int id, EventIndex index)
+    {
+        var p = _predicates[id];
+        var slot = _slotOf[id];
+        if (slot < 0)
         {
-            if ((bits[id >> 6] & (1UL << (id & 63))) != 0)
+            for (var v = 0; v < index.ValueCount; v++)
             {
-                continue;
+                if (!index.IsNull(v) && EvaluateOther(p, _refSlotOf[id], index, v))
+                {
+                    return true;
+                }
             }
 
-            var owner = _rules[_ownerOf[id]].GlobalIndex;
-            if (engine.IsQuarantined(owner))
-            {
-                continue;
-            }
+            return false;
+        }
 
-            bool hit;
-            try
+        for (var n = index.Head(slot); n >= 0; n = index.Next(n))
+        {
+            var v = index.ValueOf(n);
+            if (!index.IsNull(v) && EvaluateOther(p, _refSlotOf[id], index, v))
             {
-                hit = EvaluateOther(_predicates[id], _refSlotOf[id], index, value);
-            }
-            catch (RegexMatchTimeoutException ex)
-            {
-                engine.RegexTimedOut(owner, ex);
-                continue;
-            }
-            catch (Exception ex)
-            {
-                engine.Quarantine(owner, ex);
-                continue;
-            }
-
-            if (hit)
-            {
-                bits[id >> 6] |= 1UL << (id & 63);
+                return true;
             }
         }
+
+        return false;
     }
 
     private static bool EvaluateAbsence(PredicateSpec p, int slot, EventIndex index)
@@ -502,7 +557,7 @@ internal sealed class RuleGroup
             case MatchKind.Glob:
                 return Glob.IsMatch(text, p.Text);
             case MatchKind.Regex:
-                return p.Regex!.IsMatch(text);
+                return (p.Prefilter is null || index.Lower(value).Contains(p.Prefilter, StringComparison.Ordinal)) && p.Regex!.IsMatch(text);
             case MatchKind.Cidr:
                 return IPAddress.TryParse(text.Trim(), out var ip) && p.Network.Contains(ip);
             case MatchKind.Lt or MatchKind.Lte or MatchKind.Gt or MatchKind.Gte:
@@ -542,3 +597,4 @@ internal sealed class RuleGroup
         }
     }
 }
+

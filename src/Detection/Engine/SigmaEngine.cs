@@ -215,6 +215,60 @@ public sealed class SigmaEngine
     /// <summary>Evaluates a UTF-8 JSON event; see <see cref="Evaluate(in SecurityEventView, IMatchSink)"/>.</summary>
     public int Evaluate(ReadOnlyMemory<byte> utf8Json, IMatchSink sink) => Evaluate(new SecurityEventView(utf8Json), sink);
 
+    /// <summary>
+    /// Reads the first value of each named Sigma field from an event, through the same mapping and routing
+    /// renames the rules see. Only fields that some loaded rule or correlation refers to can be read; others
+    /// come back null. Allocates: meant for the match path of correlation, not for every event.
+    /// </summary>
+    public string?[] ReadFields(in SecurityEventView ev, IReadOnlyList<string> fields)
+    {
+        ArgumentNullException.ThrowIfNull(fields);
+        var values = new string?[fields.Count];
+        var index = new EventIndex();
+        try
+        {
+            if (ev.Utf8Json.Length > _options.MaxEventBytes || !index.Build(ev.Utf8Json.Span, _mapping, false, _options.MaxJsonDepth))
+            {
+                return values;
+            }
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or ArgumentException)
+        {
+            return values;
+        }
+
+        foreach (var ls in _mapping.LogSources)
+        {
+            if (ls.Renames.Length > 0 && ls.Matches(index))
+            {
+                foreach (var (from, to) in ls.Renames)
+                {
+                    index.Alias(from, to);
+                }
+            }
+        }
+
+        for (var i = 0; i < values.Length; i++)
+        {
+            if (!_mapping.Registry.TryGet(fields[i], out var slot))
+            {
+                continue;
+            }
+
+            for (var n = index.Head(slot); n >= 0; n = index.Next(n))
+            {
+                var v = index.ValueOf(n);
+                if (!index.IsNull(v))
+                {
+                    values[i] = index.Raw(v).ToString();
+                    break;
+                }
+            }
+        }
+
+        return values;
+    }
+
     internal bool IsQuarantined(int globalIndex) => Volatile.Read(ref _quarantined[globalIndex]) != 0;
 
     internal void Quarantine(int globalIndex, Exception ex)

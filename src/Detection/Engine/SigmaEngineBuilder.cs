@@ -160,6 +160,28 @@ public sealed class SigmaEngineBuilder
             g.Seal(registry);
         }
 
+        // Correlation rules read group-by and counted fields from matching events.
+        foreach (var c in result.Correlations)
+        {
+            foreach (var f in c.GroupBy)
+            {
+                registry.GetOrAdd(f);
+            }
+
+            if (c.Condition?.Field is { } counted)
+            {
+                registry.GetOrAdd(counted);
+            }
+
+            foreach (var perRule in c.Aliases.Values)
+            {
+                foreach (var f in perRule.Values)
+                {
+                    registry.GetOrAdd(f);
+                }
+            }
+        }
+
         registry.Freeze();
         var compiled = new CompiledMapping(mapping, registry);
         foreach (var ls in compiled.LogSources)

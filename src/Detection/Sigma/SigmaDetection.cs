@@ -46,6 +46,9 @@ internal sealed class PredicateSpec
 
     public Regex? Regex { get; init; }
 
+    /// <summary>For <see cref="MatchKind.Regex"/>: a lower-cased literal every match contains, tested first.</summary>
+    public string? Prefilter { get; init; }
+
     public IPNetwork Network { get; init; }
 
     public double Number { get; init; }
