@@ -4,7 +4,7 @@ namespace McpSecurity.Detection.Engine;
 internal sealed class EvaluationScratch
 {
     [ThreadStatic]
-    private static EvaluationScratch? t_cached;
+    private static EvaluationScratch? _threadCached;
 
     private int _ruleStamp;
     private int _groupStamp;
@@ -26,17 +26,17 @@ internal sealed class EvaluationScratch
     /// <summary>Takes the thread's scratch, or a fresh one when it is in use (a sink evaluating re-entrantly).</summary>
     public static EvaluationScratch Rent()
     {
-        var s = t_cached;
+        var s = _threadCached;
         if (s is null)
         {
             return new EvaluationScratch();
         }
 
-        t_cached = null;
+        _threadCached = null;
         return s;
     }
 
-    public static void Return(EvaluationScratch scratch) => t_cached = scratch;
+    public static void Return(EvaluationScratch scratch) => _threadCached = scratch;
 
     public void EnsureCapacity(int words, int rules, int groups)
     {
