@@ -19,14 +19,14 @@ public sealed class AdvisoryIndex
     private const int MaxStackKey = 256;
     private const char KeySeparator = '\0';
 
-    private readonly Dictionary<string, Entry[]> _byPackage;
-    private readonly Dictionary<string, Entry[]>.AlternateLookup<ReadOnlySpan<char>> _lookup;
+    private readonly Dictionary<string, Bucket> _byPackage;
+    private readonly Dictionary<string, Bucket>.AlternateLookup<ReadOnlySpan<char>> _lookup;
     private readonly AdvisoryInfo[] _advisories;
     private readonly Cluster[] _clusters;
     private readonly KevCatalog? _kev;
     private readonly EpssScores? _epss;
 
-    private AdvisoryIndex(Dictionary<string, Entry[]> byPackage, AdvisoryInfo[] advisories, Cluster[] clusters, int withdrawn, int duplicates, KevCatalog? kev, EpssScores? epss)
+    private AdvisoryIndex(Dictionary<string, Bucket> byPackage, AdvisoryInfo[] advisories, Cluster[] clusters, int withdrawn, int duplicates, KevCatalog? kev, EpssScores? epss)
     {
         _byPackage = byPackage;
         _lookup = byPackage.GetAlternateLookup<ReadOnlySpan<char>>();
@@ -110,7 +110,6 @@ public sealed class AdvisoryIndex
                     versions[v] = Ecosystems.NormalizeVersion(ecosystem, affected.Versions[v]);
                 }
 
-                Array.Sort(versions, scheme);
                 var key = Key(ecosystem, package.Name);
                 if (!map.TryGetValue(key, out var list))
                 {
@@ -121,10 +120,10 @@ public sealed class AdvisoryIndex
             }
         }
 
-        var byPackage = new Dictionary<string, Entry[]>(map.Count, StringComparer.Ordinal);
+        var byPackage = new Dictionary<string, Bucket>(map.Count, StringComparer.Ordinal);
         foreach (var (key, list) in map)
         {
-            byPackage[key] = [.. list];
+            byPackage[key] = Bucket.Create([.. list]);
         }
 
         return new AdvisoryIndex(byPackage, infos, clusters, withdrawn, duplicates, kev, epss);
@@ -158,16 +157,18 @@ public sealed class AdvisoryIndex
         canonical.CopyTo(buffer);
         buffer[canonical.Length] = KeySeparator;
         var n = canonical.Length + 1 + Ecosystems.NormalizeName(canonical, name, buffer[(canonical.Length + 1)..]);
-        var found = _lookup.TryGetValue(buffer[..n], out var entries);
+        var found = _lookup.TryGetValue(buffer[..n], out var bucket);
         if (rented is not null)
         {
             ArrayPool<char>.Shared.Return(rented);
         }
 
-        if (!found || entries is null)
+        if (!found || bucket is null)
         {
             return MatchResult.Empty;
         }
+
+        var entries = bucket.Entries;
 
         var v = Ecosystems.NormalizeVersion(canonical, version);
         if (v.Length == 0)
@@ -181,6 +182,7 @@ public sealed class AdvisoryIndex
             return new MatchResult([], skipped);
         }
 
+        var position = bucket.PositionOf(v);
         List<ClusterBuilder>? builders = null;
         List<NotApplicable>? notApplicable = null;
         foreach (var entry in entries)
@@ -191,7 +193,7 @@ public sealed class AdvisoryIndex
             }
 
             var info = _advisories[entry.Advisory];
-            if (!TryExplain(entry, info.Advisory, name, v, out var explanation, out var fixedVersion, out var unevaluable))
+            if (!TryExplain(entry, info.Advisory, v, position, out var explanation, out var fixedVersion, out var unevaluable))
             {
                 if (unevaluable is not null)
                 {
@@ -236,12 +238,12 @@ public sealed class AdvisoryIndex
         return new MatchResult(findings, notApplicable ?? (IReadOnlyList<NotApplicable>)[]);
     }
 
-    private static bool TryExplain(Entry entry, OsvAdvisory advisory, string name, string version, out MatchExplanation explanation, out string? fixedVersion, out string? unevaluable)
+    private static bool TryExplain(Entry entry, OsvAdvisory advisory, string version, int position, out MatchExplanation explanation, out string? fixedVersion, out string? unevaluable)
     {
         explanation = null!;
         fixedVersion = null;
         unevaluable = null;
-        var evaluable = entry.Versions.Length > 0;
+        var evaluable = entry.VersionPositions.Length > 0;
         var git = false;
         foreach (var range in entry.Ranges)
         {
@@ -252,22 +254,24 @@ public sealed class AdvisoryIndex
             }
 
             evaluable = true;
-            if (range.Includes(version, out var introduced, out var closedBy))
+            string introduced;
+            OsvEvent? closedBy;
+            var inside = range.Positions is null
+                ? range.Includes(version, out introduced, out closedBy)
+                : range.IncludesAt(position, out introduced, out closedBy);
+            if (inside)
             {
                 fixedVersion = closedBy is { Kind: OsvEventKind.Fixed } ? closedBy.Version : null;
-                var upper = closedBy is null ? "no fix" : $"{closedBy.Key} {closedBy.Version}";
-                var text = $"{name} {version} is in the {range.TypeName} range (introduced {introduced}, {upper}) of {advisory.Id} for {entry.Ecosystem}/{entry.PackageName}; compared as {range.Comparer.Name}";
-                explanation = new MatchExplanation(advisory.Id, advisory.Source, entry.Ecosystem, entry.PackageName, MatchReason.Range, range.Type, introduced, closedBy, range.Comparer.Name, text);
+                explanation = new MatchExplanation(advisory.Id, advisory.Source, entry.Ecosystem, entry.PackageName, version, MatchReason.Range, range.Type, introduced, closedBy, range.Comparer.Name, git);
                 return true;
             }
         }
 
-        if (entry.Versions.Length > 0 && Array.BinarySearch(entry.Versions, version, entry.Scheme) >= 0)
+        // Only an exact position (odd) can be a listed version.
+        if ((position & 1) == 1 && Array.BinarySearch(entry.VersionPositions, position) >= 0)
         {
-            fixedVersion = FirstFixAbove(entry, version);
-            var note = git ? "; its GIT ranges were not applicable" : string.Empty;
-            var text = $"{name} {version} is listed in the affected versions of {advisory.Id} for {entry.Ecosystem}/{entry.PackageName}; compared as {entry.Scheme.Name}{note}";
-            explanation = new MatchExplanation(advisory.Id, advisory.Source, entry.Ecosystem, entry.PackageName, MatchReason.ExplicitVersion, null, null, null, entry.Scheme.Name, text);
+            fixedVersion = FirstFixAbove(entry, version, position);
+            explanation = new MatchExplanation(advisory.Id, advisory.Source, entry.Ecosystem, entry.PackageName, version, MatchReason.ExplicitVersion, null, null, null, entry.Scheme.Name, git || HasGit(entry));
             return true;
         }
 
@@ -281,12 +285,35 @@ public sealed class AdvisoryIndex
         return false;
     }
 
-    private static string? FirstFixAbove(Entry entry, string version)
+    private static bool HasGit(Entry entry)
+    {
+        foreach (var range in entry.Ranges)
+        {
+            if (range.Type == OsvRangeType.Git)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static string? FirstFixAbove(Entry entry, string version, int position)
     {
         foreach (var range in entry.Ranges)
         {
             if (range.Type is OsvRangeType.Git or OsvRangeType.Unknown)
             {
+                continue;
+            }
+
+            if (range.Positions is not null)
+            {
+                if (range.FirstFixAbove(position) is { } fix)
+                {
+                    return fix;
+                }
+
                 continue;
             }
 
@@ -499,7 +526,119 @@ public sealed class AdvisoryIndex
 
     private sealed record Cluster(string PreferredId, string[] Ids, string[] CveIds);
 
-    private sealed record Entry(int Advisory, string Ecosystem, string? Release, string PackageName, IVersionComparer Scheme, CompiledRange[] Ranges, string[] Versions);
+    private sealed record Entry(int Advisory, string Ecosystem, string? Release, string PackageName, IVersionComparer Scheme, CompiledRange[] Ranges, string[] Versions)
+    {
+        /// <summary>Sorted positions of <see cref="Versions"/> on the bucket's ranked version line.</summary>
+        public int[] VersionPositions { get; set; } = [];
+    }
+
+    /// <summary>
+    /// The advisories of one (ecosystem, package) key and the package's version line: every version the
+    /// advisories mention, sorted once by the ecosystem's scheme and ranked (equal versions share a rank).
+    /// A queried version is placed on the line by one binary search; ranges and listed versions are then
+    /// compared as integers: 2 × rank + 1 for a known version, 2 × rank for the gap before it.
+    /// </summary>
+    private sealed class Bucket
+    {
+        private Bucket(Entry[] entries, string[] points, IVersionComparer scheme)
+        {
+            Entries = entries;
+            Points = points;
+            Scheme = scheme;
+        }
+
+        public Entry[] Entries { get; }
+
+        /// <summary>One representative version per rank, ascending.</summary>
+        private string[] Points { get; }
+
+        private IVersionComparer Scheme { get; }
+
+        public static Bucket Create(Entry[] entries)
+        {
+            var scheme = entries[0].Scheme;
+            var distinct = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var entry in entries)
+            {
+                foreach (var v in entry.Versions)
+                {
+                    distinct.Add(v);
+                }
+
+                foreach (var range in entry.Ranges)
+                {
+                    if (ReferenceEquals(range.Comparer, scheme) && range.Type is OsvRangeType.Semver or OsvRangeType.Ecosystem)
+                    {
+                        foreach (var e in range.Events)
+                        {
+                            distinct.Add(e.Version);
+                        }
+
+                        foreach (var l in range.Limits)
+                        {
+                            distinct.Add(l);
+                        }
+                    }
+                }
+            }
+
+            var sorted = distinct.ToArray();
+            Array.Sort(sorted, scheme);
+            var rankOf = new Dictionary<string, int>(sorted.Length, StringComparer.Ordinal);
+            var points = new List<string>(sorted.Length);
+            for (var i = 0; i < sorted.Length; i++)
+            {
+                if (i == 0 || scheme.Compare(sorted[i - 1], sorted[i]) != 0)
+                {
+                    points.Add(sorted[i]);
+                }
+
+                rankOf[sorted[i]] = points.Count - 1;
+            }
+
+            int PositionOf(string v) => (2 * rankOf[v]) + 1;
+            foreach (var entry in entries)
+            {
+                var positions = new int[entry.Versions.Length];
+                for (var i = 0; i < positions.Length; i++)
+                {
+                    positions[i] = PositionOf(entry.Versions[i]);
+                }
+
+                Array.Sort(positions);
+                entry.VersionPositions = positions;
+                foreach (var range in entry.Ranges)
+                {
+                    if (ReferenceEquals(range.Comparer, scheme) && range.Type is OsvRangeType.Semver or OsvRangeType.Ecosystem)
+                    {
+                        range.Rank(PositionOf);
+                    }
+                }
+            }
+
+            return new Bucket(entries, [.. points], scheme);
+        }
+
+        /// <summary>Places a version on the line: 2 × rank + 1 when it equals a known version, else 2 × (rank of the next one).</summary>
+        public int PositionOf(string version)
+        {
+            int lo = 0, hi = Points.Length;
+            while (lo < hi)
+            {
+                var mid = (lo + hi) >>> 1;
+                if (Scheme.Compare(Points[mid], version) < 0)
+                {
+                    lo = mid + 1;
+                }
+                else
+                {
+                    hi = mid;
+                }
+            }
+
+            return lo < Points.Length && Scheme.Compare(Points[lo], version) == 0 ? (2 * lo) + 1 : 2 * lo;
+        }
+    }
 
     private sealed class ClusterBuilder(int cluster, IVersionComparer scheme)
     {

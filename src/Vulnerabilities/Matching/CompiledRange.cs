@@ -31,6 +31,107 @@ internal sealed class CompiledRange
 
     public string[] Limits { get; }
 
+    /// <summary>
+    /// Positions of <see cref="Events"/> on the package's ranked version line (2 × rank + 1; the
+    /// zero <c>introduced</c> gets <see cref="int.MinValue"/>), or null when this range is compared as strings.
+    /// </summary>
+    public int[]? Positions { get; private set; }
+
+    private int[]? LimitPositions { get; set; }
+
+    /// <summary>Places the events on the package's ranked version line so matching compares integers.</summary>
+    public void Rank(Func<string, int> positionOf)
+    {
+        var positions = new int[Events.Length];
+        for (var i = 0; i < positions.Length; i++)
+        {
+            positions[i] = IsZero(Events[i]) ? int.MinValue : positionOf(Events[i].Version);
+        }
+
+        var limits = new int[Limits.Length];
+        for (var i = 0; i < limits.Length; i++)
+        {
+            limits[i] = positionOf(Limits[i]);
+        }
+
+        Positions = positions;
+        LimitPositions = limits;
+    }
+
+    /// <summary>
+    /// Whether the version at <paramref name="position"/> on the ranked line is inside the range: the
+    /// same walk as <see cref="Includes"/>, with integer comparisons.
+    /// </summary>
+    public bool IncludesAt(int position, out string introduced, out OsvEvent? closedBy)
+    {
+        var positions = Positions!;
+        introduced = string.Empty;
+        closedBy = null;
+        var affected = false;
+        var opened = -1;
+        for (var i = 0; i < positions.Length; i++)
+        {
+            var p = positions[i];
+            if (p == int.MinValue)
+            {
+                affected = true;
+                opened = i;
+                continue;
+            }
+
+            if (position < p)
+            {
+                break;
+            }
+
+            switch (Events[i].Kind)
+            {
+                case OsvEventKind.Introduced:
+                    affected = true;
+                    opened = i;
+                    break;
+                case OsvEventKind.Fixed:
+                    affected = false;
+                    break;
+                case OsvEventKind.LastAffected when position > p:
+                    affected = false;
+                    break;
+            }
+        }
+
+        if (!affected)
+        {
+            return false;
+        }
+
+        foreach (var limit in LimitPositions!)
+        {
+            if (position >= limit)
+            {
+                return false;
+            }
+        }
+
+        introduced = Events[opened].Version;
+        closedBy = ClosingEvent(opened);
+        return true;
+    }
+
+    /// <summary>The first fixed version above <paramref name="position"/>, or null.</summary>
+    public string? FirstFixAbove(int position)
+    {
+        var positions = Positions!;
+        for (var i = 0; i < positions.Length; i++)
+        {
+            if (Events[i].Kind == OsvEventKind.Fixed && positions[i] > position)
+            {
+                return Events[i].Version;
+            }
+        }
+
+        return null;
+    }
+
     public static CompiledRange Create(OsvRange range, IVersionComparer comparer)
     {
         var events = new List<(int Order, OsvEvent Event)>(range.Events.Count);
@@ -135,16 +236,21 @@ internal sealed class CompiledRange
         }
 
         introduced = Events[opened].Version;
+        closedBy = ClosingEvent(opened);
+        return true;
+    }
+
+    private OsvEvent? ClosingEvent(int opened)
+    {
         for (var i = opened + 1; i < Events.Length; i++)
         {
             if (Events[i].Kind is OsvEventKind.Fixed or OsvEventKind.LastAffected)
             {
-                closedBy = Events[i];
-                break;
+                return Events[i];
             }
         }
 
-        return true;
+        return null;
     }
 
     private static bool IsZero(OsvEvent e) => e.Kind == OsvEventKind.Introduced && e.Version == "0";

@@ -18,15 +18,22 @@ public enum MatchReason
 /// <param name="AdvisorySource">Where the advisory was read from, if known.</param>
 /// <param name="Ecosystem">The ecosystem of the affected entry (as the advisory writes it).</param>
 /// <param name="PackageName">The package name of the affected entry.</param>
+/// <param name="Version">The component version that was compared.</param>
 /// <param name="Reason">Range or explicit version.</param>
 /// <param name="RangeType">The range type for <see cref="MatchReason.Range"/>; null otherwise.</param>
 /// <param name="Introduced">The <c>introduced</c> event that opened the matching interval (<c>0</c> is the first version).</param>
 /// <param name="ClosedBy">The event that closes the interval (<c>fixed</c> or <c>last_affected</c>), or null when it is open.</param>
 /// <param name="Scheme">The version scheme that decided, such as <c>PEP 440</c> or <c>SemVer</c>.</param>
-/// <param name="Text">A one-line explanation for people.</param>
+/// <param name="GitRangesSkipped">Whether the affected entry also had GIT ranges, which cannot be evaluated.</param>
 public sealed record MatchExplanation(
-    string AdvisoryId, string? AdvisorySource, string Ecosystem, string PackageName, MatchReason Reason,
-    OsvRangeType? RangeType, string? Introduced, OsvEvent? ClosedBy, string Scheme, string Text);
+    string AdvisoryId, string? AdvisorySource, string Ecosystem, string PackageName, string Version, MatchReason Reason,
+    OsvRangeType? RangeType, string? Introduced, OsvEvent? ClosedBy, string Scheme, bool GitRangesSkipped)
+{
+    /// <summary>A one-line explanation for people, built on demand.</summary>
+    public string Text => Reason == MatchReason.Range
+        ? $"{PackageName} {Version} is in the {RangeType?.ToString().ToUpperInvariant()} range (introduced {Introduced}, {(ClosedBy is null ? "no fix" : $"{ClosedBy.Key} {ClosedBy.Version}")}) of {AdvisoryId} for {Ecosystem}/{PackageName}; compared as {Scheme}"
+        : $"{PackageName} {Version} is listed in the affected versions of {AdvisoryId} for {Ecosystem}/{PackageName}; compared as {Scheme}{(GitRangesSkipped ? "; its GIT ranges were not applicable" : string.Empty)}";
+}
 
 /// <summary>
 /// One vulnerability affecting one component. Advisories linked by aliases (CVE, GHSA, PYSEC, GO…)
