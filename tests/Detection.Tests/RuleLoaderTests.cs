@@ -177,9 +177,12 @@ public sealed class RuleLoaderTests
             title: bomb
             """;
         var started = DateTime.UtcNow;
-        var engine = new SigmaEngineBuilder().AddRuleYaml(bomb, "bomb.yml").Build();
-        var rejection = Assert.Single(engine.Rejections);
+        var byAliasCount = new SigmaEngineBuilder().AddRuleYaml(bomb, "bomb.yml").Build();
+        var byExpansion = new SigmaEngineBuilder().AddRuleYaml(bomb, "bomb.yml").WithLoadOptions(new SigmaLoadOptions { MaxAliases = 1000 }).Build();
+        Assert.Contains("aliases", Assert.Single(byAliasCount.Rejections).Message, StringComparison.Ordinal);
+        var rejection = Assert.Single(byExpansion.Rejections);
         Assert.Equal(RuleRejectionReason.YamlLimit, rejection.Reason);
+        Assert.Contains("expands to more than", rejection.Message, StringComparison.Ordinal);
         Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(5));
     }
 

@@ -274,7 +274,8 @@ public sealed class SigmaEngine
     internal void Quarantine(int globalIndex, Exception ex)
     {
         Volatile.Write(ref _quarantined[globalIndex], 1);
-        var rule = _allRules[Array.FindIndex(_allRules, r => r.GlobalIndex == globalIndex)].Rule;
+        // Global indexes are assigned densely in load order, so they index the sorted rule array directly.
+        var rule = _allRules[globalIndex].Rule;
         _quarantine.TryAdd(globalIndex, new QuarantinedRule(rule.Id, rule.Title, $"{ex.GetType().Name}: {ex.Message}"));
     }
 

@@ -31,9 +31,7 @@ internal sealed class SigmaRuleLoader(SigmaLoadOptions options)
         }
         catch (YamlReadException ex)
         {
-            var reason = ex.Message.Contains("limit", StringComparison.Ordinal) || ex.Message.Contains("alias", StringComparison.Ordinal) || ex.Message.Contains("nesting", StringComparison.Ordinal)
-                ? RuleRejectionReason.YamlLimit
-                : RuleRejectionReason.YamlSyntax;
+            var reason = ex.IsLimit ? RuleRejectionReason.YamlLimit : RuleRejectionReason.YamlSyntax;
             result.Rejections.Add(new RuleRejection(source, string.Empty, ex.Line, ex.Column, reason, ex.Message));
             return;
         }

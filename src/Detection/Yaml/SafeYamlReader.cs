@@ -4,8 +4,11 @@ using YamlDotNet.Core.Events;
 namespace McpSecurity.Detection.Yaml;
 
 /// <summary>Raised when YAML text cannot be read or breaks a safety limit.</summary>
-internal sealed class YamlReadException(string message, int line, int column) : Exception(message)
+internal sealed class YamlReadException(string message, int line, int column, bool isLimit = false) : Exception(message)
 {
+    /// <summary>True when a safety limit (size, aliases, nodes, depth) was hit, rather than a syntax error.</summary>
+    public bool IsLimit { get; } = isLimit;
+
     /// <summary>1-based line of the problem.</summary>
     public int Line { get; } = line;
 
@@ -43,7 +46,8 @@ internal static class SafeYamlReader
             throw new YamlReadException(
                 string.Create(System.Globalization.CultureInfo.InvariantCulture, $"document is {text.Length} characters, larger than the limit of {limits.MaxChars}"),
                 1,
-                1);
+                1,
+                isLimit: true);
         }
 
         var state = new State(limits);
@@ -92,7 +96,8 @@ internal static class SafeYamlReader
                 throw new YamlReadException(
                     string.Create(System.Globalization.CultureInfo.InvariantCulture, $"document expands to more than {Limits.MaxNodes} nodes (alias bomb?)"),
                     (int)at.Line,
-                    (int)at.Column);
+                    (int)at.Column,
+                    isLimit: true);
             }
         }
     }
@@ -107,7 +112,8 @@ internal static class SafeYamlReader
             throw new YamlReadException(
                 string.Create(System.Globalization.CultureInfo.InvariantCulture, $"nesting deeper than {state.Limits.MaxDepth}"),
                 line,
-                col);
+                col,
+                isLimit: true);
         }
 
         switch (ev)
@@ -121,7 +127,8 @@ internal static class SafeYamlReader
                         throw new YamlReadException(
                             string.Create(System.Globalization.CultureInfo.InvariantCulture, $"more than {state.Limits.MaxAliases} aliases"),
                             line,
-                            col);
+                            col,
+                            isLimit: true);
                     }
 
                     if (!state.Anchors.TryGetValue(alias.Value.Value, out var target))
@@ -144,7 +151,7 @@ internal static class SafeYamlReader
                         value = null;
                     }
 
-                    var node = new YScalar(value, quoted || scalar.Style is ScalarStyle.Literal or ScalarStyle.Folded, line, col);
+                    var node = new YScalar(value, quoted, line, col);
                     Remember(state, scalar.Anchor, node);
                     return node;
                 }
