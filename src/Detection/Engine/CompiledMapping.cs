@@ -167,6 +167,9 @@ internal sealed class CompiledLogSource
 
     public required (int From, int To)[] Renames { get; init; }
 
+    /// <summary>Position in <see cref="CompiledMapping.LogSources"/>.</summary>
+    public int Index { get; init; }
+
     /// <summary>Rule groups whose logsource this entry satisfies.</summary>
     public int[] Groups { get; set; } = [];
 
@@ -225,6 +228,7 @@ internal sealed class CompiledMapping
 
             sources.Add(new CompiledLogSource
             {
+                Index = sources.Count,
                 Source = ls,
                 Format = ls.Format is null ? -1 : formats.FindIndex(f => f.Name == ls.Format),
                 When = [.. when],
@@ -233,7 +237,81 @@ internal sealed class CompiledMapping
         }
 
         LogSources = [.. sources];
+
+        // Routing index: entries are looked up by the value of the field most of them test (the channel for
+        // Windows), so an event is checked against a handful of entries instead of all of them.
+        var usage = new Dictionary<int, int>();
+        foreach (var ls in LogSources)
+        {
+            foreach (var (slot, _) in ls.When)
+            {
+                usage[slot] = usage.GetValueOrDefault(slot) + 1;
+            }
+        }
+
+        RouteSlot = -1;
+        foreach (var (slot, uses) in usage)
+        {
+            if (RouteSlot < 0 || uses > usage[RouteSlot])
+            {
+                RouteSlot = slot;
+            }
+        }
+
+        var keyed = new Dictionary<string, List<CompiledLogSource>>(StringComparer.Ordinal);
+        var unkeyed = new List<CompiledLogSource>();
+        foreach (var ls in LogSources)
+        {
+            var found = false;
+            foreach (var (slot, values) in ls.When)
+            {
+                if (slot != RouteSlot)
+                {
+                    continue;
+                }
+
+                found = true;
+                foreach (var v in values)
+                {
+                    if (!keyed.TryGetValue(v, out var list))
+                    {
+                        keyed[v] = list = [];
+                    }
+
+                    if (!list.Contains(ls))
+                    {
+                        list.Add(ls);
+                    }
+                }
+            }
+
+            if (!found)
+            {
+                unkeyed.Add(ls);
+            }
+        }
+
+        var byValue = new Dictionary<string, CompiledLogSource[]>(StringComparer.Ordinal);
+        foreach (var (k, list) in keyed)
+        {
+            byValue[k] = [.. list];
+        }
+
+        _byRouteValue = byValue.GetAlternateLookup<ReadOnlySpan<char>>();
+        Unkeyed = [.. unkeyed];
     }
+
+    private readonly Dictionary<string, CompiledLogSource[]>.AlternateLookup<ReadOnlySpan<char>> _byRouteValue;
+
+    /// <summary>Field whose value indexes the routing entries, or -1.</summary>
+    public int RouteSlot { get; }
+
+    /// <summary>Entries that do not test <see cref="RouteSlot"/>; always checked.</summary>
+    public CompiledLogSource[] Unkeyed { get; }
+
+    /// <summary>Routing entries that test <see cref="RouteSlot"/> for this lower-cased value.</summary>
+    public bool TryGetRouted(ReadOnlySpan<char> loweredValue, out CompiledLogSource[] entries) =>
+        _byRouteValue.TryGetValue(loweredValue, out entries!);
 
     public FieldRegistry Registry { get; }
 

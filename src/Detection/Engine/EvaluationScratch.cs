@@ -38,8 +38,15 @@ internal sealed class EvaluationScratch
 
     public static void Return(EvaluationScratch scratch) => _threadCached = scratch;
 
-    public void EnsureCapacity(int words, int rules, int groups)
+    public int[] MatchedSources { get; private set; } = [];
+
+    public void EnsureCapacity(int words, int rules, int groups, int sources)
     {
+        if (MatchedSources.Length < sources)
+        {
+            MatchedSources = new int[sources];
+        }
+
         if (Bits.Length < words)
         {
             Bits = new ulong[words];

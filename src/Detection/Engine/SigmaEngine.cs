@@ -148,7 +148,7 @@ public sealed class SigmaEngine
         var scratch = EvaluationScratch.Rent();
         try
         {
-            scratch.EnsureCapacity(_maxWords, _maxRules, _groups.Length);
+            scratch.EnsureCapacity(_maxWords, _maxRules, _groups.Length, _mapping.LogSources.Length);
             var index = scratch.Index;
             bool ok;
             try
@@ -167,29 +167,51 @@ public sealed class SigmaEngine
             }
 
             // Route first: only groups whose logsource the event belongs to are looked at.
-            var sources = _mapping.LogSources;
-            foreach (var ls in sources)
+            var matched = scratch.MatchedSources;
+            var count = 0;
+            foreach (var ls in _mapping.Unkeyed)
             {
-                if (ls.Renames.Length > 0 && ls.Matches(index))
+                if (ls.Matches(index))
                 {
-                    foreach (var (from, to) in ls.Renames)
+                    matched[count++] = ls.Index;
+                }
+            }
+
+            if (_mapping.RouteSlot >= 0)
+            {
+                for (var n = index.Head(_mapping.RouteSlot); n >= 0; n = index.Next(n))
+                {
+                    var v = index.ValueOf(n);
+                    if (index.IsNull(v) || !_mapping.TryGetRouted(index.Lower(v), out var routed))
                     {
-                        index.Alias(from, to);
+                        continue;
                     }
+
+                    foreach (var ls in routed)
+                    {
+                        if (ls.Matches(index) && !matched.AsSpan(0, count).Contains(ls.Index))
+                        {
+                            matched[count++] = ls.Index;
+                        }
+                    }
+                }
+            }
+
+            var sources = _mapping.LogSources;
+            for (var i = 0; i < count; i++)
+            {
+                foreach (var (from, to) in sources[matched[i]].Renames)
+                {
+                    index.Alias(from, to);
                 }
             }
 
             var stamp = scratch.NextGroupStamp();
             var groupStamp = scratch.GroupStamp;
             var matches = 0;
-            foreach (var ls in sources)
+            for (var i = 0; i < count; i++)
             {
-                if (ls.Groups.Length == 0 || !ls.Matches(index))
-                {
-                    continue;
-                }
-
-                foreach (var g in ls.Groups)
+                foreach (var g in sources[matched[i]].Groups)
                 {
                     if (groupStamp[g] != stamp)
                     {
