@@ -3,7 +3,7 @@ using McpSecurity.Detection.Runner;
 namespace McpSecurity.Detection.Tests;
 
 /// <summary>The match path allocates nothing per event once warm.</summary>
-public sealed class AllocationTests(SigmaHqFixture fixture) : IClassFixture<SigmaHqFixture>
+public sealed class AllocationTests(SigmaHqFixture fixture)
 {
     [Fact]
     public void Evaluating_regression_events_against_all_rules_does_not_allocate()

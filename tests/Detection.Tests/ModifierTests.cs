@@ -114,3 +114,22 @@ public sealed class ModifierTests
             matches.Select(m => m.Rule.Id).Order(StringComparer.Ordinal));
     }
 }
+
+/// <summary>The buffer overload of Evaluate.</summary>
+public sealed class BufferEvaluationTests
+{
+    [Fact]
+    public void Matches_are_written_into_the_caller_buffer_and_counted_beyond_it()
+    {
+        var engine = Some.Engine(
+            Some.ProcessRule("sel:\n  CommandLine|contains: 'a'\ncondition: sel", "00000000-0000-0000-0000-00000000000a"),
+            Some.ProcessRule("sel:\n  CommandLine|contains: 'b'\ncondition: sel", "00000000-0000-0000-0000-00000000000b"));
+        var ev = new SecurityEventView(Some.SysmonEvent(1, new { CommandLine = "ab" }));
+        var big = new McpSecurity.Detection.Sigma.SigmaRule[4];
+        Assert.Equal(2, engine.Evaluate(ev, big));
+        Assert.Equal(["00000000-0000-0000-0000-00000000000a", "00000000-0000-0000-0000-00000000000b"], big.Take(2).Select(r => r.Id).Order(StringComparer.Ordinal));
+        var small = new McpSecurity.Detection.Sigma.SigmaRule[1];
+        Assert.Equal(2, engine.Evaluate(ev, small));
+        Assert.NotNull(small[0]);
+    }
+}

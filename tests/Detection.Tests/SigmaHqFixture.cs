@@ -2,9 +2,11 @@ using System.Text.Json;
 using McpSecurity.Detection.Sigma;
 using McpSecurity.Testing;
 
+[assembly: AssemblyFixture(typeof(McpSecurity.Detection.Tests.SigmaHqFixture))]
+
 namespace McpSecurity.Detection.Tests;
 
-/// <summary>One engine over the whole SigmaHQ rule set, shared by the tests that need it.</summary>
+/// <summary>One engine over the whole SigmaHQ rule set, built once for the test assembly.</summary>
 public sealed class SigmaHqFixture
 {
     public SigmaHqFixture()

@@ -4,7 +4,7 @@ using McpSecurity.Detection.Sigma;
 namespace McpSecurity.Detection.Tests;
 
 /// <summary>SigmaHQ's own positive regression cases and the full rule set, through the engine.</summary>
-public sealed class SigmaHqRegressionTests(SigmaHqFixture fixture) : IClassFixture<SigmaHqFixture>
+public sealed class SigmaHqRegressionTests(SigmaHqFixture fixture)
 {
     /// <summary>
     /// Regression cases allowed to miss, by rule id, each with the reason. Empty: every case must pass.

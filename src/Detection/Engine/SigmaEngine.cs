@@ -234,6 +234,49 @@ public sealed class SigmaEngine
         }
     }
 
+    /// <summary>
+    /// Evaluates the event and writes the matching rules into <paramref name="buffer"/>, allocation-free.
+    /// Returns the number of matches; when it exceeds the buffer length, only the first ones are stored.
+    /// </summary>
+    public int Evaluate(in SecurityEventView ev, SigmaRule[] buffer)
+    {
+        ArgumentNullException.ThrowIfNull(buffer);
+        var sink = _bufferSink ?? new BufferSink();
+        _bufferSink = null;
+        sink.Buffer = buffer;
+        sink.Count = 0;
+        try
+        {
+            Evaluate(ev, sink);
+            return sink.Count;
+        }
+        finally
+        {
+            sink.Buffer = [];
+            _bufferSink = sink;
+        }
+    }
+
+    [ThreadStatic]
+    private static BufferSink? _bufferSink;
+
+    private sealed class BufferSink : IMatchSink
+    {
+        public SigmaRule[] Buffer { get; set; } = [];
+
+        public int Count { get; set; }
+
+        public void OnMatch(SigmaRule rule, ReadOnlySpan<string> matchedFields)
+        {
+            if (Count < Buffer.Length)
+            {
+                Buffer[Count] = rule;
+            }
+
+            Count++;
+        }
+    }
+
     /// <summary>Evaluates a UTF-8 JSON event; see <see cref="Evaluate(in SecurityEventView, IMatchSink)"/>.</summary>
     public int Evaluate(ReadOnlyMemory<byte> utf8Json, IMatchSink sink) => Evaluate(new SecurityEventView(utf8Json), sink);
 
