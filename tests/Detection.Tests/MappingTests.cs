@@ -91,6 +91,29 @@ public sealed class MappingTests
         Assert.Equal("Defender threat", Assert.Single(Some.Matches(engine, Encoding.UTF8.GetBytes(defJson))).Rule.Title);
     }
 
+    [Fact]
+    public void Event_ids_with_qualifiers_are_read_from_their_text()
+    {
+        var rule = """
+            title: Service installed
+            id: 5c0b1e8e-0000-4000-8000-000000000005
+            logsource:
+              product: windows
+              service: system
+            detection:
+              sel:
+                EventID: 7045
+                ImagePath|contains: 'evil'
+              condition: sel
+            level: high
+            """;
+        var json = """
+            {"Event":{"System":{"Provider":{"#attributes":{"Name":"Service Control Manager"}},"EventID":{"#attributes":{"Qualifiers":16384},"#text":7045},"Channel":"System"},
+             "EventData":{"ServiceName":"x","ImagePath":"C:\\evil.exe"}}}
+            """;
+        Assert.Single(Some.Matches(Some.Engine(rule), Encoding.UTF8.GetBytes(json)));
+    }
+
     [Theory]
     [InlineData("ECS", """{"@timestamp":"2024-01-01T00:00:00Z","event":{"category":["process"],"type":["start"]},"host":{"os":{"type":"windows"}},"process":{"executable":"C:\\Windows\\System32\\whoami.exe","command_line":"whoami /all"}}""")]
     [InlineData("OCSF", """{"class_uid":1007,"activity_id":1,"device":{"os":{"type":"Windows"}},"process":{"file":{"path":"C:\\Windows\\System32\\whoami.exe"},"cmd_line":"whoami /all"}}""")]
