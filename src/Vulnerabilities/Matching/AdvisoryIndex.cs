@@ -18,6 +18,7 @@ public sealed class AdvisoryIndex
 {
     private const int MaxStackKey = 256;
     private const char KeySeparator = '\0';
+    private const int LinearClusterSearch = 8;
 
     private readonly Dictionary<string, Bucket> _byPackage;
     private readonly Dictionary<string, Bucket>.AlternateLookup<ReadOnlySpan<char>> _lookup;
@@ -184,6 +185,7 @@ public sealed class AdvisoryIndex
 
         var position = bucket.PositionOf(v);
         List<ClusterBuilder>? builders = null;
+        Dictionary<int, ClusterBuilder>? byCluster = null;
         List<NotApplicable>? notApplicable = null;
         foreach (var entry in entries)
         {
@@ -205,12 +207,19 @@ public sealed class AdvisoryIndex
 
             builders ??= [];
             ClusterBuilder? builder = null;
-            foreach (var b in builders)
+            if (byCluster is not null)
             {
-                if (b.Cluster == info.Cluster)
+                byCluster.TryGetValue(info.Cluster, out builder);
+            }
+            else
+            {
+                foreach (var b in builders)
                 {
-                    builder = b;
-                    break;
+                    if (b.Cluster == info.Cluster)
+                    {
+                        builder = b;
+                        break;
+                    }
                 }
             }
 
@@ -218,6 +227,19 @@ public sealed class AdvisoryIndex
             {
                 builder = new ClusterBuilder(info.Cluster, entry.Scheme);
                 builders.Add(builder);
+                if (byCluster is not null)
+                {
+                    byCluster[info.Cluster] = builder;
+                }
+                else if (builders.Count > LinearClusterSearch)
+                {
+                    // Packages with many advisories (tensorflow has hundreds): switch to a map.
+                    byCluster = new Dictionary<int, ClusterBuilder>(builders.Count * 2);
+                    foreach (var b in builders)
+                    {
+                        byCluster[b.Cluster] = b;
+                    }
+                }
             }
 
             builder.Add(entry.Advisory, explanation, fixedVersion);
@@ -332,13 +354,14 @@ public sealed class AdvisoryIndex
     private Finding ToFinding(ClusterBuilder builder, string ecosystem, string name, string version)
     {
         var cluster = _clusters[builder.Cluster];
-        var ids = new string[builder.Advisories.Count];
+        var advisories = builder.Advisories;
+        var ids = new string[advisories.Count];
         string? summary = null;
         CvssScore? best = null;
         string? dbSeverity = null;
         for (var i = 0; i < ids.Length; i++)
         {
-            var info = _advisories[builder.Advisories[i]];
+            var info = _advisories[advisories[i]];
             ids[i] = info.Advisory.Id;
             summary ??= string.IsNullOrWhiteSpace(info.Advisory.Summary) ? null : info.Advisory.Summary;
             if (info.Cvss is not null && (best is null || IsBetter(info.Cvss, best)))
@@ -349,7 +372,7 @@ public sealed class AdvisoryIndex
             dbSeverity ??= info.DatabaseSeverity;
         }
 
-        builder.Fixed.Sort(builder.Scheme);
+        var fixedVersions = builder.FixedVersions();
         KevEntry? kev = null;
         EpssScore? epss = null;
         foreach (var cve in cluster.CveIds)
@@ -372,8 +395,8 @@ public sealed class AdvisoryIndex
             Summary = summary,
             Cvss = best,
             Severity = best?.Severity ?? dbSeverity ?? "Unknown",
-            FixedVersions = builder.Fixed,
-            Explanations = builder.Explanations,
+            FixedVersions = fixedVersions,
+            Explanations = builder.ExplanationList(),
             Kev = kev,
             Epss = epss,
         };
@@ -640,30 +663,58 @@ public sealed class AdvisoryIndex
         }
     }
 
+    /// <summary>Collects the matches of one cluster; most clusters match once, so lists are made only for a second match.</summary>
     private sealed class ClusterBuilder(int cluster, IVersionComparer scheme)
     {
+        private int _firstAdvisory = -1;
+        private MatchExplanation? _firstExplanation;
+        private string? _firstFixed;
+        private List<int>? _advisories;
+        private List<MatchExplanation>? _explanations;
+        private List<string>? _fixed;
+
         public int Cluster { get; } = cluster;
 
-        public IVersionComparer Scheme { get; } = scheme;
-
-        public List<int> Advisories { get; } = [];
-
-        public List<MatchExplanation> Explanations { get; } = [];
-
-        public List<string> Fixed { get; } = [];
+        public IReadOnlyList<int> Advisories => _advisories ?? (IReadOnlyList<int>)[_firstAdvisory];
 
         public void Add(int advisory, MatchExplanation explanation, string? fixedVersion)
         {
-            if (!Advisories.Contains(advisory))
+            if (_firstExplanation is null)
             {
-                Advisories.Add(advisory);
+                _firstAdvisory = advisory;
+                _firstExplanation = explanation;
+                _firstFixed = fixedVersion;
+                return;
             }
 
-            Explanations.Add(explanation);
-            if (fixedVersion is not null && !Fixed.Contains(fixedVersion))
+            _advisories ??= [_firstAdvisory];
+            if (!_advisories.Contains(advisory))
             {
-                Fixed.Add(fixedVersion);
+                _advisories.Add(advisory);
             }
+
+            (_explanations ??= [_firstExplanation]).Add(explanation);
+            if (fixedVersion is not null)
+            {
+                _fixed ??= _firstFixed is null ? [] : [_firstFixed];
+                if (!_fixed.Contains(fixedVersion))
+                {
+                    _fixed.Add(fixedVersion);
+                }
+            }
+        }
+
+        public IReadOnlyList<MatchExplanation> ExplanationList() => _explanations ?? (IReadOnlyList<MatchExplanation>)[_firstExplanation!];
+
+        public IReadOnlyList<string> FixedVersions()
+        {
+            if (_fixed is not null)
+            {
+                _fixed.Sort(scheme);
+                return _fixed;
+            }
+
+            return _firstFixed is null ? [] : [_firstFixed];
         }
     }
 }
