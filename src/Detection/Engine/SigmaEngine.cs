@@ -131,7 +131,7 @@ public sealed class SigmaEngine
     /// <summary>
     /// Evaluates every rule whose logsource covers the event and reports matches to <paramref name="sink"/>.
     /// Never throws for bad event content: malformed or oversized events are counted and produce no match.
-    /// Allocation-free unless the sink allocates or a regex with a CIDR/number comparison parses a value.
+    /// Allocation-free unless the sink allocates or a <c>cidr</c> predicate parses an IP address.
     /// </summary>
     /// <returns>Number of matching rules.</returns>
     public int Evaluate(in SecurityEventView ev, IMatchSink sink)

@@ -49,7 +49,8 @@ internal sealed partial class DetectionJsonContext : JsonSerializerContext;
 /// Offline detection for the CLI: runs a <see cref="SigmaEngine"/> over an events file (JSON array, NDJSON
 /// or concatenated evtx-JSON values) and yields matches, or writes them as JSON lines with the fields
 /// <c>rule_id</c>, <c>title</c>, <c>level</c>, <c>author</c>, <c>file</c>, <c>events_file</c>,
-/// <c>event_index</c>, <c>matched_fields</c> and <c>attack</c>.
+/// <c>event_index</c>, <c>matched_fields</c> and <c>attack</c>. The events file is read into memory
+/// (up to 2 GB); split larger captures before running them.
 /// </summary>
 public sealed class DetectionRunner
 {
@@ -85,9 +86,11 @@ public sealed class DetectionRunner
     }
 
     /// <summary>Evaluates every event in <paramref name="events"/> and yields its matches, in event order.</summary>
-    public IEnumerable<DetectionResult> Run(ReadOnlyMemory<byte> events, string sourceName)
+    public IEnumerable<DetectionResult> Run(ReadOnlyMemory<byte> events, string sourceName) =>
+        Run(EventStreamReader.Split(events), sourceName);
+
+    private IEnumerable<DetectionResult> Run(IReadOnlyList<ReadOnlyMemory<byte>> list, string sourceName)
     {
-        var list = EventStreamReader.Split(events);
         var sink = new CollectingMatchSink();
         for (var i = 0; i < list.Count; i++)
         {
@@ -117,16 +120,17 @@ public sealed class DetectionRunner
         ArgumentException.ThrowIfNullOrEmpty(eventsFile);
         ArgumentNullException.ThrowIfNull(output);
         var data = await File.ReadAllBytesAsync(eventsFile, cancellationToken).ConfigureAwait(false);
+        var events = EventStreamReader.Split(data);
         var before = Engine.Statistics.MalformedEvents;
         var matches = 0;
-        foreach (var result in Run(data, eventsFile))
+        foreach (var result in Run(events, eventsFile))
         {
             cancellationToken.ThrowIfCancellationRequested();
             await output.WriteLineAsync(ToJsonLine(result).AsMemory(), cancellationToken).ConfigureAwait(false);
             matches++;
         }
 
-        return new DetectionRunSummary(EventStreamReader.Split(data).Count, matches, Engine.Statistics.MalformedEvents - before);
+        return new DetectionRunSummary(events.Count, matches, Engine.Statistics.MalformedEvents - before);
     }
 
     /// <summary>One result as a single JSON line (snake_case names).</summary>
