@@ -155,7 +155,7 @@ public sealed class SigmaCorrelationEngine
         public CorrelationMatch? Observe(int position, string?[] values, DateTimeOffset time)
         {
             var groupValues = values[..^1];
-            var key = string.Join('\u001f', groupValues.Select(v => v ?? string.Empty));
+            var key = string.Join('\u001f', groupValues);
             if (!_groups.TryGetValue(key, out var group))
             {
                 if (_groups.Count >= options.MaxGroupsPerRule)
@@ -201,13 +201,20 @@ public sealed class SigmaCorrelationEngine
                         group.Values[value] = time;
                     }
 
-                    foreach (var stale in group.Values.Where(kv => kv.Value < horizon).Select(kv => kv.Key).ToList())
+                    first = time;
+                    foreach (var (seenValue, seenAt) in group.Values)
                     {
-                        group.Values.Remove(stale);
+                        if (seenAt < horizon)
+                        {
+                            group.Values.Remove(seenValue);
+                        }
+                        else if (seenAt < first)
+                        {
+                            first = seenAt;
+                        }
                     }
 
                     count = group.Values.Count;
-                    first = count == 0 ? time : group.Values.Values.Min();
                     if (!Rule.Condition!.IsMet(count))
                     {
                         return null;
