@@ -147,6 +147,31 @@ public sealed class MappingTests
     }
 
     [Fact]
+    public void Events_that_name_their_logsource_reach_rules_of_any_product()
+    {
+        var rule = """
+            title: Auditd
+            id: 5c0b1e8e-0000-4000-8000-000000000006
+            logsource:
+              product: linux
+              service: auditd
+            detection:
+              sel:
+                type: EXECVE
+                a0: wget
+              condition: sel
+            level: medium
+            """;
+        var engine = Some.Engine(rule);
+        var named = """{"logsource":{"product":"linux","service":"auditd"},"type":"EXECVE","a0":"wget"}""";
+        var otherService = """{"logsource":{"product":"linux","service":"syslog"},"type":"EXECVE","a0":"wget"}""";
+        var unnamed = """{"type":"EXECVE","a0":"wget"}""";
+        Assert.Single(Some.Matches(engine, Encoding.UTF8.GetBytes(named)));
+        Assert.Empty(Some.Matches(engine, Encoding.UTF8.GetBytes(otherService)));
+        Assert.Empty(Some.Matches(engine, Encoding.UTF8.GetBytes(unnamed)));
+    }
+
+    [Fact]
     public void Invalid_mapping_names_the_path()
     {
         var ex = Assert.Throws<FieldMappingException>(() => FieldMappingConfig.FromYaml("formats: []\nlogsources:\n  - { product: x, format: nope }\n", "m.yml"));

@@ -93,7 +93,7 @@ public sealed class SigmaHqRegressionTests(SigmaHqFixture fixture)
 
         foreach (var ls in engine.UnroutedLogSources.OrderBy(l => l.ToString(), StringComparer.Ordinal))
         {
-            output.WriteLine($"  logsource without routing (rules load, never fire on mapped events): {ls}");
+            output.WriteLine($"  logsource without a routing entry (rules see only events that name their logsource): {ls}");
         }
 
         var unexpected = engine.Rejections

@@ -198,6 +198,11 @@ internal sealed class CompiledMapping
     public CompiledMapping(FieldMappingConfig config, FieldRegistry registry)
     {
         Registry = registry;
+        if (config.LogSourceFields is { } self)
+        {
+            SelfSlots = [Slot(self.Product), Slot(self.Category), Slot(self.Service)];
+        }
+
         var formats = new List<CompiledFormat>();
         foreach (var f in config.Formats)
         {
@@ -315,13 +320,47 @@ internal sealed class CompiledMapping
 
     public FieldRegistry Registry { get; }
 
+    private int Slot(string? field) => field is null ? -1 : Registry.GetOrAddFrozen(field);
+
     public CompiledFormat[] Formats { get; }
 
     public CompiledLogSource[] LogSources { get; }
 
+    /// <summary>Slots of the self-described logsource fields (product, category, service), -1 when not configured.</summary>
+    public int[] SelfSlots { get; } = [-1, -1, -1];
+
+    private Dictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> _selfGroups;
+
+    /// <summary>True when events can name their own logsource.</summary>
+    public bool HasSelfDescribed { get; private set; }
+
+    /// <summary>Indexes rule groups by their "product|category|service" key (absent keys empty).</summary>
+    public void SetSelfDescribedGroups(Dictionary<string, int[]> groups)
+    {
+        _selfGroups = groups.GetAlternateLookup<ReadOnlySpan<char>>();
+        HasSelfDescribed = SelfSlots[0] >= 0 || SelfSlots[1] >= 0 || SelfSlots[2] >= 0;
+    }
+
+    /// <summary>Groups whose logsource key is exactly <paramref name="key"/>.</summary>
+    public bool TryGetSelfDescribed(ReadOnlySpan<char> key, out int[] groups) => _selfGroups.TryGetValue(key, out groups!);
+
+    /// <summary>The separator used in self-described group keys.</summary>
+    public const char KeySeparator = '\u001f';
+
     /// <summary>Registers the fields a mapping needs before the registry is frozen.</summary>
     public static void RegisterFields(FieldMappingConfig config, FieldRegistry registry)
     {
+        if (config.LogSourceFields is { } self)
+        {
+            foreach (var f in new[] { self.Product, self.Category, self.Service })
+            {
+                if (f is not null)
+                {
+                    registry.GetOrAdd(f);
+                }
+            }
+        }
+
         foreach (var ls in config.LogSources)
         {
             foreach (var field in ls.When.Keys)

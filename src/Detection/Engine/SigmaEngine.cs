@@ -114,7 +114,10 @@ public sealed class SigmaEngine
     /// <summary>Correlation rules found while loading.</summary>
     public IReadOnlyList<SigmaCorrelationRule> CorrelationRules { get; }
 
-    /// <summary>Logsources of loaded rules that no routing entry of the mapping serves (their rules never fire).</summary>
+    /// <summary>
+    /// Logsources of loaded rules that no routing entry of the mapping serves: their rules only see events
+    /// that name their logsource themselves (see <see cref="Mapping.FieldMappingConfig.LogSourceFields"/>).
+    /// </summary>
     public IReadOnlyList<SigmaLogSource> UnroutedLogSources { get; }
 
     /// <summary>Rules taken out of service after failing at evaluation time.</summary>
@@ -221,6 +224,11 @@ public sealed class SigmaEngine
                 }
             }
 
+            if (_mapping.HasSelfDescribed)
+            {
+                matches += EvaluateSelfDescribed(index, scratch, stamp, sink);
+            }
+
             if (matches > 0)
             {
                 Interlocked.Add(ref _matches, matches);
@@ -259,6 +267,80 @@ public sealed class SigmaEngine
 
     [ThreadStatic]
     private static BufferSink? _bufferSink;
+
+    /// <summary>
+    /// Routes an event that names its own logsource: every combination of the keys it carries (a rule may
+    /// leave any key out) is looked up as "product|category|service".
+    /// </summary>
+    private int EvaluateSelfDescribed(EventIndex index, EvaluationScratch scratch, int stamp, IMatchSink sink)
+    {
+        const int MaxKey = 256;
+        Span<int> values = stackalloc int[3];
+        var present = 0;
+        for (var k = 0; k < 3; k++)
+        {
+            var slot = _mapping.SelfSlots[k];
+            var head = slot < 0 ? -1 : index.Head(slot);
+            values[k] = head < 0 ? -1 : index.ValueOf(head);
+            if (values[k] >= 0 && !index.IsNull(values[k]) && index.Lower(values[k]).Length > 0)
+            {
+                present |= 1 << k;
+            }
+        }
+
+        if (present == 0)
+        {
+            return 0;
+        }
+
+        var matches = 0;
+        Span<char> key = stackalloc char[MaxKey];
+        var groupStamp = scratch.GroupStamp;
+        for (var mask = 1; mask < 8; mask++)
+        {
+            if ((mask & present) != mask)
+            {
+                continue;
+            }
+
+            var len = 0;
+            for (var k = 0; k < 3; k++)
+            {
+                if (k > 0)
+                {
+                    key[len++] = CompiledMapping.KeySeparator;
+                }
+
+                if ((mask & (1 << k)) != 0)
+                {
+                    var text = index.Lower(values[k]);
+                    if (len + text.Length + 3 > MaxKey)
+                    {
+                        return matches;
+                    }
+
+                    text.CopyTo(key[len..]);
+                    len += text.Length;
+                }
+            }
+
+            if (!_mapping.TryGetSelfDescribed(key[..len], out var groups))
+            {
+                continue;
+            }
+
+            foreach (var g in groups)
+            {
+                if (groupStamp[g] != stamp)
+                {
+                    groupStamp[g] = stamp;
+                    matches += _groups[g].Evaluate(index, scratch, this, sink);
+                }
+            }
+        }
+
+        return matches;
+    }
 
     private sealed class BufferSink : IMatchSink
     {

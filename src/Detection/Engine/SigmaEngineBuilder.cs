@@ -199,6 +199,27 @@ public sealed class SigmaEngineBuilder
             ls.Groups = [.. served];
         }
 
+        var self = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        for (var i = 0; i < groups.Count; i++)
+        {
+            var l = groups[i].LogSource;
+            var key = string.Join(CompiledMapping.KeySeparator, l.Product ?? string.Empty, l.Category ?? string.Empty, l.Service ?? string.Empty);
+            if (!self.TryGetValue(key, out var list))
+            {
+                self[key] = list = [];
+            }
+
+            list.Add(i);
+        }
+
+        var selfGroups = new Dictionary<string, int[]>(StringComparer.Ordinal);
+        foreach (var (k, list) in self)
+        {
+            selfGroups[k] = [.. list];
+        }
+
+        compiled.SetSelfDescribedGroups(selfGroups);
+
         return new SigmaEngine(compiled, [.. groups], _options, result.Rejections, result.Correlations);
     }
 

@@ -36,6 +36,15 @@ public sealed record LogSourceMapping(
     IReadOnlyDictionary<string, IReadOnlyList<string>> When,
     IReadOnlyDictionary<string, string> Rename);
 
+/// <summary>
+/// Fields through which an event names its own Sigma logsource (for example <c>logsource.product</c>):
+/// such an event is also routed to every rule whose logsource keys equal the values it carries.
+/// </summary>
+/// <param name="Product">Field holding the product, or null.</param>
+/// <param name="Category">Field holding the category, or null.</param>
+/// <param name="Service">Field holding the service, or null.</param>
+public sealed record SelfDescribedLogSource(string? Product, string? Category, string? Service);
+
 /// <summary>Raised when a mapping file is invalid; the message names the path and line.</summary>
 public sealed class FieldMappingException : Exception
 {
@@ -66,11 +75,15 @@ public sealed class FieldMappingConfig
     private static readonly Lazy<FieldMappingConfig> LazyDefault = new(LoadDefault);
 
     /// <summary>Creates a configuration from its parts.</summary>
-    public FieldMappingConfig(IReadOnlyList<FormatMapping> formats, IReadOnlyList<LogSourceMapping> logSources)
+    public FieldMappingConfig(IReadOnlyList<FormatMapping> formats, IReadOnlyList<LogSourceMapping> logSources, SelfDescribedLogSource? logSourceFields = null)
     {
         Formats = formats;
         LogSources = logSources;
+        LogSourceFields = logSourceFields;
     }
+
+    /// <summary>Fields through which events may name their own logsource, or null.</summary>
+    public SelfDescribedLogSource? LogSourceFields { get; }
 
     /// <summary>Event shapes, tried in order.</summary>
     public IReadOnlyList<FormatMapping> Formats { get; }
@@ -205,7 +218,16 @@ public sealed class FieldMappingConfig
                 rename));
         }
 
-        return new FieldMappingConfig(formats, sources);
+        SelfDescribedLogSource? self = null;
+        if (root.Get("logsource_fields") is YMapping lf)
+        {
+            self = new SelfDescribedLogSource(
+                Str(lf, "product", sourceName, "logsource_fields"),
+                Str(lf, "category", sourceName, "logsource_fields"),
+                Str(lf, "service", sourceName, "logsource_fields"));
+        }
+
+        return new FieldMappingConfig(formats, sources, self);
     }
 
     private static string? Str(YMapping map, string key, string source, string path) => map.Get(key) switch
