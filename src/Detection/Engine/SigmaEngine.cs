@@ -33,6 +33,16 @@ public sealed record SigmaEngineStatistics(long EventsEvaluated, long MalformedE
 /// Evaluates Sigma rules against events. Built by <see cref="SigmaEngineBuilder"/>; immutable afterwards
 /// except for counters and quarantine, and safe to call from many threads at once.
 /// </summary>
+/// <remarks>
+/// Per event: the JSON is indexed once into per-thread buffers (only fields some rule or routing entry
+/// reads are decoded); the event is routed to the log-source entries it satisfies (looked up by channel);
+/// each rule group of those log sources searches every field it reads once, with one hash lookup for
+/// equality and one multi-pattern pass each for contains, startswith and endswith over all its rules;
+/// rules owning a true trigger predicate (plus the few that can match without one) then evaluate their
+/// condition over the group's bitset, running globs, regexes, CIDR and number tests only when the
+/// condition reads them. Values compare case-insensitively (lower-cased once) unless <c>cased</c> or
+/// <c>re</c> says otherwise. A rule that throws or whose regex times out is quarantined; the rest run on.
+/// </remarks>
 public sealed class SigmaEngine
 {
     private readonly CompiledMapping _mapping;
