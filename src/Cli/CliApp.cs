@@ -61,6 +61,8 @@ public static class CliApp
         root.Add(AdminCommands.Audit());
         root.Add(VulnerabilityCommands.Purl());
         root.Add(VulnerabilityCommands.Cvss());
+        root.Add(SupplyChainCommands.Db());
+        root.Add(SupplyChainCommands.Scan());
         root.Add(DetectionCommands.Detect());
         root.Add(DetectionCommands.Rules());
         root.Add(BenchCommands.Create());

@@ -33,19 +33,28 @@ public static class Permissions
     /// <summary>Start and cancel jobs.</summary>
     public const string JobsWrite = "jobs:write";
 
+    /// <summary>Read projects, SBOMs, components and findings.</summary>
+    public const string FindingsRead = "findings:read";
+
+    /// <summary>Triage findings (suppress, accept risk, mark false positive).</summary>
+    public const string FindingsWrite = "findings:write";
+
+    /// <summary>Upload SBOMs.</summary>
+    public const string SbomsWrite = "sboms:write";
+
     /// <summary>Every permission, in documentation order.</summary>
     public static IReadOnlyList<string> All { get; } =
-        [TenantsRead, TenantsCreate, UsersRead, UsersWrite, ApiKeysRead, ApiKeysWrite, AuditRead, JobsRead, JobsWrite];
+        [TenantsRead, TenantsCreate, UsersRead, UsersWrite, ApiKeysRead, ApiKeysWrite, AuditRead, JobsRead, JobsWrite, FindingsRead, FindingsWrite, SbomsWrite];
 
     /// <summary>The role → permissions matrix.</summary>
     public static IReadOnlyDictionary<Role, IReadOnlySet<string>> Matrix { get; } = new Dictionary<Role, IReadOnlySet<string>>
     {
-        [Role.Viewer] = new HashSet<string>(StringComparer.Ordinal) { TenantsRead, JobsRead },
-        [Role.Auditor] = new HashSet<string>(StringComparer.Ordinal) { TenantsRead, JobsRead, AuditRead, UsersRead, ApiKeysRead },
-        [Role.Analyst] = new HashSet<string>(StringComparer.Ordinal) { TenantsRead, JobsRead, JobsWrite },
-        [Role.Responder] = new HashSet<string>(StringComparer.Ordinal) { TenantsRead, JobsRead, JobsWrite },
-        [Role.Admin] = new HashSet<string>(StringComparer.Ordinal) { TenantsRead, JobsRead, JobsWrite, AuditRead, UsersRead, UsersWrite, ApiKeysRead, ApiKeysWrite },
-        [Role.Owner] = new HashSet<string>(StringComparer.Ordinal) { TenantsRead, TenantsCreate, JobsRead, JobsWrite, AuditRead, UsersRead, UsersWrite, ApiKeysRead, ApiKeysWrite },
+        [Role.Viewer] = new HashSet<string>(StringComparer.Ordinal) { TenantsRead, JobsRead, FindingsRead },
+        [Role.Auditor] = new HashSet<string>(StringComparer.Ordinal) { TenantsRead, JobsRead, AuditRead, UsersRead, ApiKeysRead, FindingsRead },
+        [Role.Analyst] = new HashSet<string>(StringComparer.Ordinal) { TenantsRead, JobsRead, JobsWrite, FindingsRead, FindingsWrite, SbomsWrite },
+        [Role.Responder] = new HashSet<string>(StringComparer.Ordinal) { TenantsRead, JobsRead, JobsWrite, FindingsRead },
+        [Role.Admin] = new HashSet<string>(StringComparer.Ordinal) { TenantsRead, JobsRead, JobsWrite, AuditRead, UsersRead, UsersWrite, ApiKeysRead, ApiKeysWrite, FindingsRead, FindingsWrite, SbomsWrite },
+        [Role.Owner] = new HashSet<string>(StringComparer.Ordinal) { TenantsRead, TenantsCreate, JobsRead, JobsWrite, AuditRead, UsersRead, UsersWrite, ApiKeysRead, ApiKeysWrite, FindingsRead, FindingsWrite, SbomsWrite },
     };
 
     /// <summary>True when the role holds the permission.</summary>

@@ -21,6 +21,9 @@ public interface IStore : IAsyncDisposable
     /// <summary>Cheap round-trip used by readiness checks.</summary>
     Task<bool> PingAsync(CancellationToken cancellationToken);
 
+    /// <summary>The shared advisory database (not tenant data).</summary>
+    SupplyChain.IAdvisoryStore Advisories { get; }
+
     /// <summary>Operations on one tenant's data.</summary>
     ITenantStore ForTenant(TenantScope scope);
 

@@ -59,7 +59,11 @@ public static class PlatformHost
         services.AddSingleton(store);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<IEventBus>(sp => new InMemoryEventBus(sp.GetRequiredService<TimeProvider>()));
-        services.Configure<JsonOptions>(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, PlatformJsonContext.Default));
+        services.Configure<JsonOptions>(o =>
+        {
+            o.SerializerOptions.TypeInfoResolverChain.Insert(0, PlatformJsonContext.Default);
+            o.SerializerOptions.TypeInfoResolverChain.Insert(1, SupplyChainJsonContext.Default);
+        });
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
         {
@@ -143,6 +147,10 @@ public static class PlatformHost
         services.AddSingleton<IJobHandler, AuditVerifyJobHandler>();
         services.AddSingleton<IJobHandler, SleepJobHandler>();
         services.AddSingleton<JobHandlerRegistry>();
+        services.AddSingleton<SupplyChain.AdvisoryDatabase>();
+        services.AddSingleton<SupplyChain.SbomIngestor>();
+        services.AddSingleton<IJobHandler, SupplyChain.SbomAnalyseJobHandler>();
+        services.AddHostedService<SupplyChain.AdvisoryIndexLoader>();
         if (options.HasRole("ingest") || options.HasRole("detect") || options.HasRole("respond") || options.HasRole("report"))
         {
             services.AddHostedService<JobRunner>();
@@ -169,6 +177,7 @@ public static class PlatformHost
             var api = app.MapGroup("/api/v1");
             api.MapAdministrationApi();
             api.MapOperationsApi();
+            api.MapSupplyChainApi();
         }
 
         return app;

@@ -79,6 +79,13 @@ CREATE TABLE advisories (
     imported_at BIGINT NOT NULL
 );
 
+-- Whole feed files that are parsed on load (CISA KEV, EPSS), by source name.
+CREATE TABLE feed_documents (
+    source      TEXT PRIMARY KEY,
+    document    BLOB NOT NULL,
+    imported_at BIGINT NOT NULL
+);
+
 CREATE TABLE feed_status (
     source      TEXT PRIMARY KEY,
     records     BIGINT NOT NULL,

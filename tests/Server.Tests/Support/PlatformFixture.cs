@@ -52,6 +52,9 @@ public sealed class PlatformFixture : IAsyncDisposable
     public IEnumerable<Microsoft.AspNetCore.Routing.EndpointDataSource> EndpointSources =>
         _app.Services.GetServices<Microsoft.AspNetCore.Routing.EndpointDataSource>();
 
+    /// <summary>The application's services (for module singletons such as the advisory database).</summary>
+    public IServiceProvider Services => _app.Services;
+
     public HttpClient Client(string? key = null)
     {
         var client = new HttpClient { BaseAddress = BaseAddress };

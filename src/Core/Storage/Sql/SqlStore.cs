@@ -110,6 +110,9 @@ public class SqlStore(SqlDialect dialect, TimeProvider time) : IStore
     }
 
     /// <inheritdoc />
+    public SupplyChain.IAdvisoryStore Advisories => new SqlAdvisoryStore(this);
+
+    /// <inheritdoc />
     public ITenantStore ForTenant(TenantScope scope) =>
         scope.TenantId is null ? throw new ArgumentException("An empty tenant scope cannot be used.", nameof(scope)) : new SqlTenantStore(this, scope);
 

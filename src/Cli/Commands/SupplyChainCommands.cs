@@ -1,0 +1,176 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using McpSecurity.Core.SupplyChain;
+using McpSecurity.Server.SupplyChain;
+
+namespace McpSecurity.Cli.Commands;
+
+/// <summary><c>mcpsec db</c> (advisory database) and <c>mcpsec scan</c> (offline SBOM scan for CI pipelines).</summary>
+internal static class SupplyChainCommands
+{
+    private static readonly string[] SeverityOrder = ["LOW", "MEDIUM", "HIGH", "CRITICAL"];
+
+    public static Command Db()
+    {
+        var path = new Argument<string>("path") { Description = "OSV JSON file, directory or all.zip; CISA KEV JSON; EPSS CSV" };
+        var import = new Command("import", "Import advisories and feeds from local files into the advisory database.") { path };
+        import.SetAction(async (p, ct) =>
+        {
+            await using var store = await StoreCliOptions.OpenAsync(StoreCliOptions.Resolve(p), ct).ConfigureAwait(false);
+            var db = new AdvisoryDatabase(store);
+            var err = p.InvocationConfiguration.Error;
+            var lastShown = -1;
+            var progress = new Progress<(int Done, int Total)>(x =>
+            {
+                var pct = x.Total == 0 ? 100 : x.Done * 100 / x.Total;
+                if (pct / 10 != lastShown)
+                {
+                    lastShown = pct / 10;
+                    err.Write(string.Create(CultureInfo.InvariantCulture, $"\rimporting: {pct,3}% ({x.Done}/{x.Total} files)"));
+                }
+            });
+            var summary = await db.ImportAsync(p.GetValue(path)!, progress, ct).ConfigureAwait(false);
+            await err.WriteLineAsync().ConfigureAwait(false);
+            foreach (var e in summary.Errors)
+            {
+                await err.WriteLineAsync("error: " + e).ConfigureAwait(false);
+            }
+
+            await p.InvocationConfiguration.Output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"advisories: {summary.Advisories} read ({summary.Inserted} new, {summary.Updated} updated, {summary.Unchanged} unchanged); KEV entries: {summary.KevEntries}; EPSS scores: {summary.EpssScores}; errors: {summary.Errors.Count}")).ConfigureAwait(false);
+            return summary.Errors.Count == 0 ? CliApp.Ok : CliApp.Failure;
+        });
+
+        var status = new Command("status", "Counts and last import of each feed.");
+        status.SetAction(async (p, ct) =>
+        {
+            await using var store = await StoreCliOptions.OpenAsync(StoreCliOptions.Resolve(p), ct).ConfigureAwait(false);
+            var output = p.InvocationConfiguration.Output;
+            await output.WriteLineAsync($"{"SOURCE",-8} {"RECORDS",10} {"LAST IMPORT",-22} DETAIL").ConfigureAwait(false);
+            foreach (var s in await store.Advisories.ListStatusAsync(ct).ConfigureAwait(false))
+            {
+                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"{s.Source,-8} {s.Records,10} {s.LastImport:yyyy-MM-ddTHH:mm:ssZ}   {s.Detail}")).ConfigureAwait(false);
+            }
+
+            return CliApp.Ok;
+        });
+        var command = new Command("db", "The local advisory database (OSV, CISA KEV, EPSS).") { import, status };
+        StoreCliOptions.AddTo(command);
+        return command;
+    }
+
+    public static Command Scan()
+    {
+        var file = new Argument<FileInfo>("file") { Description = "SBOM file (CycloneDX JSON/XML, SPDX 2 JSON/tag-value, SPDX 3 JSON-LD)" };
+        var format = new Option<string>("--format") { Description = "table (default) or json", DefaultValueFactory = _ => "table" };
+        format.AcceptOnlyFromAmong("table", "json");
+        var failOn = new Option<string?>("--fail-on") { Description = "Exit code 3 when a finding at or above this severity is present: critical, high, medium, low" };
+        failOn.AcceptOnlyFromAmong("critical", "high", "medium", "low");
+        var command = new Command("scan", "Scan an SBOM offline against the local advisory database; for CI pipelines.") { file, format, failOn };
+        StoreCliOptions.AddTo(command);
+        command.SetAction(async (p, ct) =>
+        {
+            var f = p.GetValue(file)!;
+            if (!f.Exists)
+            {
+                throw new Core.ValidationException("file", $"'{f.FullName}' does not exist.");
+            }
+
+            var bytes = await File.ReadAllBytesAsync(f.FullName, ct).ConfigureAwait(false);
+            var document = SbomIngestor.Parse(bytes, f.Name);
+            await using var store = await StoreCliOptions.OpenAsync(StoreCliOptions.Resolve(p), ct).ConfigureAwait(false);
+            var db = new AdvisoryDatabase(store);
+            var index = await db.ReloadAsync(ct).ConfigureAwait(false);
+            var upload = SbomIngestor.ToUpload("scan", "scan", document, bytes);
+            var findings = SbomAnalyseJobHandler.Analyse(index, upload.Components, SbomAnalyseJobHandler.VexStatements(document));
+            var output = p.InvocationConfiguration.Output;
+            if (p.GetValue(format) == "json")
+            {
+                await output.WriteLineAsync(ToJson(findings, index.AdvisoryCount)).ConfigureAwait(false);
+            }
+            else
+            {
+                await output.WriteLineAsync($"{"SEVERITY",-9} {"SCORE",5} {"VULNERABILITY",-22} {"STATE",-10} {"PACKAGE",-50} FIXED IN").ConfigureAwait(false);
+                foreach (var x in findings)
+                {
+                    await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                        $"{x.Severity,-9} {x.Score?.ToString("0.0", CultureInfo.InvariantCulture) ?? "-",5} {x.VulnerabilityId,-22} {x.State.Name(),-10} {x.Purl,-50} {string.Join(", ", x.FixedVersions)}")).ConfigureAwait(false);
+                }
+
+                await p.InvocationConfiguration.Error.WriteLineAsync($"{upload.Components.Count} components, {findings.Count} findings, {index.AdvisoryCount} advisories in the database").ConfigureAwait(false);
+            }
+
+            if (p.GetValue(failOn) is { } threshold)
+            {
+                var min = Array.IndexOf(SeverityOrder, threshold.ToUpperInvariant());
+                foreach (var x in findings)
+                {
+                    if (x.State == FindingState.Open && Array.IndexOf(SeverityOrder, x.Severity.ToUpperInvariant()) >= min)
+                    {
+                        return 3;
+                    }
+                }
+            }
+
+            return CliApp.Ok;
+        });
+        return command;
+    }
+
+    private static string ToJson(List<NewFinding> findings, int advisories)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            w.WriteStartObject();
+            w.WriteNumber("advisories", advisories);
+            w.WriteStartArray("findings");
+            foreach (var f in findings)
+            {
+                w.WriteStartObject();
+                w.WriteString("purl", f.Purl);
+                w.WriteString("component", f.ComponentRef);
+                w.WriteString("id", f.VulnerabilityId);
+                w.WriteStartArray("aliases");
+                foreach (var a in f.Aliases)
+                {
+                    w.WriteStringValue(a);
+                }
+
+                w.WriteEndArray();
+                w.WriteString("severity", f.Severity);
+                if (f.Score is { } s)
+                {
+                    w.WriteNumber("score", s);
+                }
+                else
+                {
+                    w.WriteNull("score");
+                }
+
+                w.WriteStartArray("fixedVersions");
+                foreach (var v in f.FixedVersions)
+                {
+                    w.WriteStringValue(v);
+                }
+
+                w.WriteEndArray();
+                w.WriteString("state", f.State.Name());
+                w.WriteString("stateReason", f.StateReason);
+                w.WritePropertyName("explanation");
+                using (var doc = JsonDocument.Parse(f.Explanation))
+                {
+                    doc.RootElement.WriteTo(w);
+                }
+
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(stream.ToArray());
+    }
+}

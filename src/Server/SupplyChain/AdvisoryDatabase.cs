@@ -1,0 +1,270 @@
+using System.IO.Compression;
+using System.Text;
+using McpSecurity.Core;
+using McpSecurity.Core.Storage;
+using McpSecurity.Core.SupplyChain;
+using McpSecurity.Vulnerabilities.Advisories;
+using McpSecurity.Vulnerabilities.Matching;
+
+namespace McpSecurity.Server.SupplyChain;
+
+/// <summary>Outcome of importing a path into the advisory database.</summary>
+public sealed record AdvisoryImportSummary(int Advisories, int Inserted, int Updated, int Unchanged, int KevEntries, int EpssScores, IReadOnlyList<string> Errors);
+
+/// <summary>
+/// The advisory database: imports OSV (files, directories, <c>all.zip</c>), CISA KEV (JSON/CSV) and EPSS CSV
+/// into the store, and keeps the in-memory match index built from it. The index is swapped atomically
+/// after a reload; matches in flight finish on the old one.
+/// </summary>
+public sealed class AdvisoryDatabase(IStore store)
+{
+    /// <summary>Source name of the stored KEV catalogue.</summary>
+    public const string KevSource = "kev";
+
+    /// <summary>Source name of the stored EPSS scores.</summary>
+    public const string EpssSource = "epss";
+
+    /// <summary>Largest single advisory document accepted.</summary>
+    public const int MaxDocumentBytes = 16 << 20;
+
+    private AdvisoryIndex _index = AdvisoryIndex.Build([]);
+
+    /// <summary>The current match index.</summary>
+    public AdvisoryIndex Index => Volatile.Read(ref _index);
+
+    /// <summary>Limits for <c>all.zip</c> archives (entry count, sizes, compression ratio).</summary>
+    public ZipImportLimits ZipLimits { get; init; } = ZipImportLimits.Default;
+
+    /// <summary>Rebuilds the index from the store.</summary>
+    public async Task<AdvisoryIndex> ReloadAsync(CancellationToken cancellationToken)
+    {
+        var advisories = new List<OsvAdvisory>();
+        await foreach (var stored in store.Advisories.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            try
+            {
+                advisories.Add(OsvImporter.Parse(Encoding.UTF8.GetBytes(stored.Document), stored.Source));
+            }
+            catch (AdvisoryFormatException)
+            {
+                // Stored documents were validated on import; one that no longer parses (e.g. after a model change) is skipped, not fatal.
+            }
+        }
+
+        KevCatalog? kev = null;
+        if (await store.Advisories.GetFeedDocumentAsync(KevSource, cancellationToken).ConfigureAwait(false) is { } kevBytes)
+        {
+            kev = KevImporter.ParseJson(kevBytes, KevSource);
+        }
+
+        EpssScores? epss = null;
+        if (await store.Advisories.GetFeedDocumentAsync(EpssSource, cancellationToken).ConfigureAwait(false) is { } epssBytes)
+        {
+            using var reader = new StringReader(Encoding.UTF8.GetString(epssBytes));
+            epss = EpssImporter.Read(reader, EpssSource);
+        }
+
+        var index = AdvisoryIndex.Build(advisories, kev, epss);
+        Volatile.Write(ref _index, index);
+        return index;
+    }
+
+    /// <summary>Imports a file or directory; each batch is one transaction, so a failed file leaves the earlier state intact.</summary>
+    public async Task<AdvisoryImportSummary> ImportAsync(string path, IProgress<(int Done, int Total)>? progress, CancellationToken cancellationToken)
+    {
+        var errors = new List<string>();
+        var batch = new List<StoredAdvisory>(1000);
+        int advisories = 0, inserted = 0, updated = 0, unchanged = 0, kevEntries = 0, epssScores = 0;
+
+        async Task FlushAsync()
+        {
+            if (batch.Count == 0)
+            {
+                return;
+            }
+
+            var (i, u, n) = await store.Advisories.UpsertAsync(batch, cancellationToken).ConfigureAwait(false);
+            inserted += i;
+            updated += u;
+            unchanged += n;
+            batch.Clear();
+        }
+
+        async Task AddDocumentAsync(byte[] bytes, string name)
+        {
+            var kind = Classify(bytes, name);
+            switch (kind)
+            {
+                case "kev-json":
+                    kevEntries += KevImporter.ParseJson(bytes, name).Entries.Count;
+                    await store.Advisories.SaveFeedDocumentAsync(KevSource, bytes, cancellationToken).ConfigureAwait(false);
+                    break;
+                case "kev-csv":
+                {
+                    var catalog = KevImporter.ParseCsv(Encoding.UTF8.GetString(bytes), name);
+                    kevEntries += catalog.Entries.Count;
+                    throw new ValidationException("path", $"{name}: the KEV CSV was read ({catalog.Entries.Count} entries), but the database stores the KEV JSON form; import known_exploited_vulnerabilities.json instead.");
+                }
+
+                case "epss":
+                {
+                    using var reader = new StringReader(Encoding.UTF8.GetString(bytes));
+                    epssScores += EpssImporter.Read(reader, name).Count;
+                    await store.Advisories.SaveFeedDocumentAsync(EpssSource, bytes, cancellationToken).ConfigureAwait(false);
+                    break;
+                }
+
+                default:
+                {
+                    var advisory = OsvImporter.Parse(bytes, name);
+                    batch.Add(new StoredAdvisory(advisory.Id, name, advisory.Modified, advisory.Withdrawn, Encoding.UTF8.GetString(bytes)));
+                    advisories++;
+                    if (batch.Count >= 1000)
+                    {
+                        await FlushAsync().ConfigureAwait(false);
+                    }
+
+                    break;
+                }
+            }
+        }
+
+        async Task TryAddAsync(byte[] bytes, string name)
+        {
+            try
+            {
+                await AddDocumentAsync(bytes, name).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is AdvisoryFormatException or FormatException or System.Text.Json.JsonException or ValidationException)
+            {
+                errors.Add($"{name}: {ex.Message}");
+            }
+        }
+
+        if (Directory.Exists(path))
+        {
+            var files = Directory.GetFiles(path, "*", SearchOption.AllDirectories);
+            Array.Sort(files, StringComparer.Ordinal);
+            for (var i = 0; i < files.Length; i++)
+            {
+                var ext = Path.GetExtension(files[i]);
+                if (ext is ".json" or ".csv")
+                {
+                    await TryAddAsync(await ReadBoundedAsync(files[i], cancellationToken).ConfigureAwait(false), files[i]).ConfigureAwait(false);
+                }
+
+                progress?.Report((i + 1, files.Length));
+            }
+        }
+        else if (File.Exists(path) && path.EndsWith(".zip", StringComparison.OrdinalIgnoreCase))
+        {
+            await ImportZipAsync(path, TryAddAsync, progress, cancellationToken).ConfigureAwait(false);
+        }
+        else if (File.Exists(path))
+        {
+            await TryAddAsync(await ReadBoundedAsync(path, cancellationToken).ConfigureAwait(false), path).ConfigureAwait(false);
+            progress?.Report((1, 1));
+        }
+        else
+        {
+            throw new ValidationException("path", $"'{path}' is neither a file nor a directory.");
+        }
+
+        await FlushAsync().ConfigureAwait(false);
+        var now = DateTimeOffset.UtcNow;
+        if (advisories > 0)
+        {
+            await store.Advisories.SetStatusAsync(new FeedStatus("osv", advisories, now, $"{path}: {inserted} new, {updated} updated, {unchanged} unchanged, {errors.Count} errors"), cancellationToken).ConfigureAwait(false);
+        }
+
+        if (kevEntries > 0)
+        {
+            await store.Advisories.SetStatusAsync(new FeedStatus(KevSource, kevEntries, now, path), cancellationToken).ConfigureAwait(false);
+        }
+
+        if (epssScores > 0)
+        {
+            await store.Advisories.SetStatusAsync(new FeedStatus(EpssSource, epssScores, now, path), cancellationToken).ConfigureAwait(false);
+        }
+
+        await ReloadAsync(cancellationToken).ConfigureAwait(false);
+        return new AdvisoryImportSummary(advisories, inserted, updated, unchanged, kevEntries, epssScores, errors);
+    }
+
+    private async Task ImportZipAsync(string path, Func<byte[], string, Task> add, IProgress<(int Done, int Total)>? progress, CancellationToken cancellationToken)
+    {
+        await using var archive = await ZipFile.OpenReadAsync(path, cancellationToken).ConfigureAwait(false);
+        var limits = ZipLimits;
+        if (archive.Entries.Count > limits.MaxEntries)
+        {
+            throw new ValidationException("path", $"{path}: {archive.Entries.Count} entries exceed the limit of {limits.MaxEntries}.");
+        }
+
+        long total = 0;
+        var done = 0;
+        foreach (var entry in archive.Entries)
+        {
+            done++;
+            if (!entry.FullName.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            if (entry.Length > limits.MaxEntryUncompressedBytes || (entry.CompressedLength > 0 && (double)entry.Length / entry.CompressedLength > limits.MaxCompressionRatio))
+            {
+                throw new ValidationException("path", $"{path}!{entry.FullName}: entry of {entry.Length} bytes (compressed {entry.CompressedLength}) exceeds the size or ratio limit; refusing a possible zip bomb.");
+            }
+
+            total += entry.Length;
+            if (total > limits.MaxTotalUncompressedBytes)
+            {
+                throw new ValidationException("path", $"{path}: more than {limits.MaxTotalUncompressedBytes} bytes uncompressed; refusing a possible zip bomb.");
+            }
+
+            await using var stream = await entry.OpenAsync(cancellationToken).ConfigureAwait(false);
+            // The declared size is not trusted: read at most one byte more than it says.
+            var buffer = new byte[entry.Length + 1];
+            var read = 0;
+            int n;
+            while (read < buffer.Length && (n = await stream.ReadAsync(buffer.AsMemory(read), cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                read += n;
+            }
+
+            if (read > entry.Length)
+            {
+                throw new ValidationException("path", $"{path}!{entry.FullName}: more data than the declared size; refusing the archive.");
+            }
+
+            await add(buffer[..read], $"{path}!{entry.FullName}").ConfigureAwait(false);
+            progress?.Report((done, archive.Entries.Count));
+        }
+    }
+
+    private static async Task<byte[]> ReadBoundedAsync(string file, CancellationToken cancellationToken)
+    {
+        var info = new FileInfo(file);
+        if (info.Length > 512L << 20)
+        {
+            throw new ValidationException("path", $"{file}: {info.Length} bytes is larger than the 512 MiB a feed file may have.");
+        }
+
+        return await File.ReadAllBytesAsync(file, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static string Classify(byte[] bytes, string name)
+    {
+        var head = Encoding.UTF8.GetString(bytes, 0, Math.Min(bytes.Length, 4096));
+        if (name.EndsWith(".csv", StringComparison.OrdinalIgnoreCase))
+        {
+            return head.StartsWith("#model_version", StringComparison.Ordinal) || head.StartsWith("cve,epss", StringComparison.Ordinal) ? "epss" : "kev-csv";
+        }
+
+        if (head.Contains("\"catalogVersion\"", StringComparison.Ordinal) && head.Contains("\"vulnerabilities\"", StringComparison.Ordinal))
+        {
+            return "kev-json";
+        }
+
+        return "osv";
+    }
+}

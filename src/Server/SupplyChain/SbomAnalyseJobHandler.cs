@@ -1,0 +1,160 @@
+using System.Buffers;
+using System.Text.Json;
+using McpSecurity.Core;
+using McpSecurity.Core.Access;
+using McpSecurity.Core.SupplyChain;
+using McpSecurity.Ingestion.Sbom;
+using McpSecurity.Server.Jobs;
+using McpSecurity.Vulnerabilities.Matching;
+using McpSecurity.Vulnerabilities.Purl;
+
+namespace McpSecurity.Server.SupplyChain;
+
+/// <summary>
+/// Matches every component of an SBOM version against the advisory database, applies the SBOM's own
+/// VEX statements (not_affected / false_positive → suppressed with the justification) and stores the findings.
+/// </summary>
+/// <param name="database">The advisory database whose index is matched.</param>
+public sealed class SbomAnalyseJobHandler(AdvisoryDatabase database) : IJobHandler
+{
+    /// <inheritdoc />
+    public string Kind => SbomIngestor.AnalyseJobKind;
+
+    /// <inheritdoc />
+    public async Task<string?> RunAsync(JobContext context, CancellationToken cancellationToken)
+    {
+        using var payload = JsonDocument.Parse(context.Job.Payload);
+        var sbomId = payload.RootElement.GetProperty("sbom").GetString() ?? throw new ValidationException("sbom", "The job payload names no SBOM.");
+        var supplyChain = context.Store.SupplyChain;
+        var components = await supplyChain.ListComponentsAsync(sbomId, cancellationToken).ConfigureAwait(false);
+        var document = await supplyChain.GetSbomDocumentAsync(sbomId, cancellationToken).ConfigureAwait(false)
+            ?? throw new NotFoundException($"SBOM version '{sbomId}' was not found in this tenant.");
+        var vex = VexStatements(SbomReader.Read(document, null, new SbomReaderOptions { Validate = false }));
+        await context.ReportAsync(10, $"matching {components.Count} components", cancellationToken).ConfigureAwait(false);
+
+        var findings = Analyse(database.Index, components, vex);
+        await context.ReportAsync(80, $"storing {findings.Count} findings", cancellationToken).ConfigureAwait(false);
+        var (added, removed) = await supplyChain.ReplaceFindingsAsync(sbomId, findings, Actor.System("sbom.analyse"), cancellationToken).ConfigureAwait(false);
+        return $$"""{"sbom":"{{sbomId}}","components":{{components.Count}},"findings":{{findings.Count}},"new":{{added}},"resolved":{{removed}}}""";
+    }
+
+    /// <summary>VEX statements keyed by component reference and vulnerability id.</summary>
+    public static Dictionary<(string Ref, string Id), string> VexStatements(SbomDocument document)
+    {
+        var map = new Dictionary<(string, string), string>();
+        foreach (var v in document.Vulnerabilities)
+        {
+            if (v.Id is null || v.Analysis is not { State: "not_affected" or "false_positive" } analysis)
+            {
+                continue;
+            }
+
+            foreach (var affect in v.Affects)
+            {
+                var reference = affect.BomLink?.BomRef ?? affect.Ref;
+                map[(reference, v.Id)] = $"VEX {analysis.State}{(analysis.Justification is null ? "" : ": " + analysis.Justification)}{(analysis.Detail is null ? "" : " (" + analysis.Detail + ")")}";
+            }
+        }
+
+        return map;
+    }
+
+    /// <summary>Matches components and turns index findings into stored findings with their explanation.</summary>
+    public static List<NewFinding> Analyse(AdvisoryIndex index, IReadOnlyList<StoredComponent> components, IReadOnlyDictionary<(string Ref, string Id), string> vex)
+    {
+        var results = new List<NewFinding>();
+        foreach (var c in components)
+        {
+            if (c.Purl is null || !PackageUrl.TryParse(c.Purl, out var purl, out _) || purl!.Version is null)
+            {
+                continue;
+            }
+
+            foreach (var f in index.Match(purl).Findings)
+            {
+                var state = FindingState.Open;
+                string? reason = null;
+                if (vex.TryGetValue((c.Ref, f.VulnerabilityId), out var statement) || TryAlias(vex, c.Ref, f.Aliases, out statement))
+                {
+                    state = FindingState.Suppressed;
+                    reason = statement;
+                }
+
+                results.Add(new NewFinding(c.Ref, c.Purl, f.VulnerabilityId, f.Aliases, f.Severity, f.Cvss is { } cvss ? (double)cvss.Score : null,
+                    f.FixedVersions, Explain(f), state, reason));
+            }
+        }
+
+        return results;
+    }
+
+    private static bool TryAlias(IReadOnlyDictionary<(string Ref, string Id), string> vex, string reference, IReadOnlyList<string> aliases, out string statement)
+    {
+        foreach (var a in aliases)
+        {
+            if (vex.TryGetValue((reference, a), out statement!))
+            {
+                return true;
+            }
+        }
+
+        statement = "";
+        return false;
+    }
+
+    /// <summary>The finding's explanation as JSON: advisories, matched range and events, version scheme, KEV and EPSS.</summary>
+    public static string Explain(Vulnerabilities.Matching.Finding f)
+    {
+        var buffer = new ArrayBufferWriter<byte>(512);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteString("summary", f.Summary);
+            w.WriteString("ecosystem", f.Ecosystem);
+            w.WriteString("package", f.PackageName);
+            w.WriteString("version", f.Version);
+            if (f.Cvss is { } cvss)
+            {
+                w.WriteString("cvssVector", cvss.Vector);
+                w.WriteString("cvssVersion", cvss.Version);
+            }
+
+            if (f.Kev is { } kev)
+            {
+                w.WriteStartObject("kev");
+                w.WriteString("dateAdded", kev.DateAdded?.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+                w.WriteString("dueDate", kev.DueDate?.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+                w.WriteBoolean("knownRansomwareCampaignUse", kev.KnownRansomwareCampaignUse);
+                w.WriteEndObject();
+            }
+
+            if (f.Epss is { } epss)
+            {
+                w.WriteStartObject("epss");
+                w.WriteNumber("probability", epss.Probability);
+                w.WriteNumber("percentile", epss.Percentile);
+                w.WriteEndObject();
+            }
+
+            w.WriteStartArray("matches");
+            foreach (var e in f.Explanations)
+            {
+                w.WriteStartObject();
+                w.WriteString("advisory", e.AdvisoryId);
+                w.WriteString("source", e.AdvisorySource);
+                w.WriteString("reason", e.Reason == MatchReason.Range ? "range" : "explicit-version");
+                w.WriteString("rangeType", e.RangeType?.ToString());
+                w.WriteString("introduced", e.Introduced);
+                w.WriteString("closedBy", e.ClosedBy is { } closed ? closed.Key + " " + closed.Version : null);
+                w.WriteString("scheme", e.Scheme);
+                w.WriteString("text", e.Text);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+}

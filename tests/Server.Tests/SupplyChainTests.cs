@@ -1,0 +1,156 @@
+using System.IO.Compression;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using McpSecurity.Cli;
+using McpSecurity.Server.Apis;
+using McpSecurity.Server.SupplyChain;
+using McpSecurity.Server.Tests.Support;
+using McpSecurity.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace McpSecurity.Server.Tests;
+
+public sealed class SupplyChainTests : IAsyncLifetime
+{
+    private PlatformFixture _platform = null!;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync()
+    {
+        _platform = await PlatformFixture.StartAsync();
+        var summary = await _platform.Services.GetRequiredService<AdvisoryDatabase>().ImportAsync(TestData.Path("vuln", "osv", "go"), null, Ct);
+        Assert.Empty(summary.Errors);
+    }
+
+    public async ValueTask DisposeAsync() => await _platform.DisposeAsync();
+
+    private static string GoSbom() => Directory.GetFiles(TestData.Path("sbom", "cyclonedx", "real", "SBOM", "proton-bridge"), "*.json").Order(StringComparer.Ordinal).First();
+
+    private static async Task<JobDto> WaitAsync(HttpClient client, string id)
+    {
+        for (var i = 0; i < 600; i++)
+        {
+            var job = (await client.GetFromJsonAsync<JobDto>($"/api/v1/jobs/{id}", Ct))!;
+            if (job.State is "succeeded" or "failed" or "cancelled")
+            {
+                return job;
+            }
+
+            await Task.Delay(50, Ct);
+        }
+
+        throw new TimeoutException("job did not finish");
+    }
+
+    [Fact]
+    public async Task UploadedSbom_IsAnalysedIntoExplainedFindings()
+    {
+        var (_, key) = await _platform.CreateTenantAsync();
+        using var client = _platform.Client(key);
+        var upload = await client.PostAsync("/api/v1/projects/bridge/sboms?version=1.6.3", new ByteArrayContent(await File.ReadAllBytesAsync(GoSbom(), Ct)), Ct);
+        Assert.Equal(HttpStatusCode.Accepted, upload.StatusCode);
+        var body = (await upload.Content.ReadFromJsonAsync<SbomUploadDto>(Ct))!;
+        Assert.True(body.Sbom.ComponentCount > 0);
+        var job = await WaitAsync(client, body.Job.Id);
+        Assert.Equal("succeeded", job.State);
+
+        var page = (await client.GetFromJsonAsync<FindingPageDto>("/api/v1/findings?project=bridge&limit=1000", Ct))!;
+        Assert.NotEmpty(page.Findings);
+        foreach (var f in page.Findings)
+        {
+            Assert.StartsWith("pkg:golang/", f.Purl, StringComparison.Ordinal);
+            var explanation = JsonDocument.Parse(f.Explanation).RootElement;
+            Assert.NotEqual(0, explanation.GetProperty("matches").GetArrayLength());
+            Assert.Equal("SemVer", explanation.GetProperty("matches")[0].GetProperty("scheme").GetString());
+            Assert.Equal("open", f.State);
+            // Each vulnerability cluster appears once per component.
+            Assert.Single(page.Findings, g => g.ComponentRef == f.ComponentRef && g.VulnerabilityId == f.VulnerabilityId);
+        }
+
+        // Triage is audited, and another tenant sees nothing.
+        var first = page.Findings[0];
+        var triaged = await client.PostAsJsonAsync($"/api/v1/findings/{first.Id}/state", new { state = "risk-accepted", reason = "not reachable" }, Ct);
+        Assert.Equal("risk-accepted", (await triaged.Content.ReadFromJsonAsync<FindingDto>(Ct))!.State);
+        var audit = await client.GetStringAsync("/api/v1/audit?limit=1000", Ct);
+        Assert.Contains("finding.state", audit, StringComparison.Ordinal);
+        var (_, otherKey) = await _platform.CreateTenantAsync();
+        using var other = _platform.Client(otherKey);
+        Assert.Equal(HttpStatusCode.NotFound, (await other.GetAsync($"/api/v1/findings/{first.Id}", Ct)).StatusCode);
+        Assert.Empty((await other.GetFromJsonAsync<FindingPageDto>("/api/v1/findings", Ct))!.Findings);
+
+        // Dependency paths and blast radius.
+        var paths = (await client.GetFromJsonAsync<PathsDto>($"/api/v1/sboms/{body.Sbom.Id}/components/{Uri.EscapeDataString(first.ComponentRef)}/paths", Ct))!;
+        Assert.All(paths.Paths, p => Assert.Equal(first.ComponentRef, p[^1]));
+        var usage = await client.GetStringAsync($"/api/v1/packages/usage?purl={Uri.EscapeDataString(first.Purl!)}", Ct);
+        Assert.Contains("bridge", usage, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("{\"bomFormat\": \"CycloneDX\", \"specVersion\": \"1.6\", \"components\": [ {\"type\": \"library\"")]
+    [InlineData("<?xml version=\"1.0\"?><!DOCTYPE bom [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]><bom xmlns=\"http://cyclonedx.org/schema/bom/1.4\"><components><component type=\"library\"><name>&xxe;</name></component></components></bom>")]
+    [InlineData("just some text")]
+    public async Task BadSbom_400NamingWhereAndNothingStored(string document)
+    {
+        var (_, key) = await _platform.CreateTenantAsync();
+        using var client = _platform.Client(key);
+        var response = await client.PostAsync("/api/v1/projects/bad/sboms", new StringContent(document, Encoding.UTF8, "application/json"), Ct);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var detail = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct)).RootElement.GetProperty("detail").GetString();
+        Assert.False(string.IsNullOrWhiteSpace(detail));
+        Assert.DoesNotContain("root:", detail, StringComparison.Ordinal);
+        Assert.Empty((await client.GetFromJsonAsync<List<ProjectDto>>("/api/v1/projects", Ct))!);
+    }
+
+    [Fact]
+    public async Task ZipBomb_IsRefused()
+    {
+        var zip = Path.Combine(Path.GetTempPath(), $"bomb-{Guid.NewGuid():N}.zip");
+        using (var archive = ZipFile.Open(zip, ZipArchiveMode.Create))
+        {
+            var entry = archive.CreateEntry("GO-0000-0000.json", CompressionLevel.SmallestSize);
+            await using var s = await entry.OpenAsync(Ct);
+            var zeros = new byte[1 << 20];
+            for (var i = 0; i < 64; i++)
+            {
+                await s.WriteAsync(zeros, Ct);
+            }
+        }
+
+        var db = _platform.Services.GetRequiredService<AdvisoryDatabase>();
+        var ex = await Assert.ThrowsAsync<Core.ValidationException>(() => db.ImportAsync(zip, null, Ct));
+        Assert.Contains("zip bomb", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CliScan_JsonContractAndFailOnThreshold()
+    {
+        var dataDir = Path.Combine(Path.GetTempPath(), "mcpsec-scan-" + Guid.NewGuid().ToString("N")[..8]);
+        using var o1 = new StringWriter();
+        using var e1 = new StringWriter();
+        Assert.Equal(0, await CliApp.RunAsync(["db", "import", TestData.Path("vuln", "osv", "pypi"), "--data-dir", dataDir], o1, e1, Ct));
+
+        // A small SBOM of our own with a PyPI package inside a real advisory's range.
+        var advisory = Directory.GetFiles(TestData.Path("vuln", "osv", "pypi"), "*.json")
+            .Select(f => JsonDocument.Parse(File.ReadAllBytes(f)).RootElement)
+            .First(a => !a.TryGetProperty("withdrawn", out _) && a.TryGetProperty("affected", out var aff) && aff[0].TryGetProperty("versions", out var v) && v.GetArrayLength() > 0
+                && a.TryGetProperty("severity", out var sev) && sev.GetArrayLength() > 0);
+        var affected = advisory.GetProperty("affected")[0];
+        var name = affected.GetProperty("package").GetProperty("name").GetString()!;
+        var version = affected.GetProperty("versions")[0].GetString()!;
+        var sbom = Path.Combine(dataDir, "app.cdx.json");
+        await File.WriteAllTextAsync(sbom, $$"""{"bomFormat":"CycloneDX","specVersion":"1.5","version":1,"components":[{"type":"library","bom-ref":"p1","name":"{{name}}","version":"{{version}}","purl":"pkg:pypi/{{name.ToLowerInvariant()}}@{{version}}"}]}""", Ct);
+
+        using var o2 = new StringWriter();
+        using var e2 = new StringWriter();
+        var code = await CliApp.RunAsync(["scan", sbom, "--format", "json", "--fail-on", "low", "--data-dir", dataDir], o2, e2, Ct);
+        var json = JsonDocument.Parse(o2.ToString()).RootElement;
+        var findings = json.GetProperty("findings").EnumerateArray().ToList();
+        Assert.Contains(findings, f => f.GetProperty("aliases").EnumerateArray().Any(a => a.GetString() == advisory.GetProperty("id").GetString())
+            || f.GetProperty("id").GetString() == advisory.GetProperty("id").GetString());
+        Assert.All(findings, f => Assert.True(f.TryGetProperty("explanation", out _) && f.TryGetProperty("fixedVersions", out _)));
+        Assert.Equal(3, code);
+    }
+}
