@@ -100,32 +100,32 @@ public sealed class AdvisoryDatabase(IStore store)
                     await store.Advisories.SaveFeedDocumentAsync(KevSource, bytes, cancellationToken).ConfigureAwait(false);
                     break;
                 case "kev-csv":
-                {
-                    var catalog = KevImporter.ParseCsv(Encoding.UTF8.GetString(bytes), name);
-                    kevEntries += catalog.Entries.Count;
-                    throw new ValidationException("path", $"{name}: the KEV CSV was read ({catalog.Entries.Count} entries), but the database stores the KEV JSON form; import known_exploited_vulnerabilities.json instead.");
-                }
-
-                case "epss":
-                {
-                    using var reader = new StringReader(Encoding.UTF8.GetString(bytes));
-                    epssScores += EpssImporter.Read(reader, name).Count;
-                    await store.Advisories.SaveFeedDocumentAsync(EpssSource, bytes, cancellationToken).ConfigureAwait(false);
-                    break;
-                }
-
-                default:
-                {
-                    var advisory = OsvImporter.Parse(bytes, name);
-                    batch.Add(new StoredAdvisory(advisory.Id, name, advisory.Modified, advisory.Withdrawn, Encoding.UTF8.GetString(bytes)));
-                    advisories++;
-                    if (batch.Count >= 1000)
                     {
-                        await FlushAsync().ConfigureAwait(false);
+                        var catalog = KevImporter.ParseCsv(Encoding.UTF8.GetString(bytes), name);
+                        kevEntries += catalog.Entries.Count;
+                        throw new ValidationException("path", $"{name}: the KEV CSV was read ({catalog.Entries.Count} entries), but the database stores the KEV JSON form; import known_exploited_vulnerabilities.json instead.");
                     }
 
-                    break;
-                }
+                case "epss":
+                    {
+                        using var reader = new StringReader(Encoding.UTF8.GetString(bytes));
+                        epssScores += EpssImporter.Read(reader, name).Count;
+                        await store.Advisories.SaveFeedDocumentAsync(EpssSource, bytes, cancellationToken).ConfigureAwait(false);
+                        break;
+                    }
+
+                default:
+                    {
+                        var advisory = OsvImporter.Parse(bytes, name);
+                        batch.Add(new StoredAdvisory(advisory.Id, name, advisory.Modified, advisory.Withdrawn, Encoding.UTF8.GetString(bytes)));
+                        advisories++;
+                        if (batch.Count >= 1000)
+                        {
+                            await FlushAsync().ConfigureAwait(false);
+                        }
+
+                        break;
+                    }
             }
         }
 

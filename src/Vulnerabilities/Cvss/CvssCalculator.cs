@@ -88,35 +88,35 @@ public static class CvssCalculator
         switch (version)
         {
             case "2.0":
-            {
-                var (b, t, e) = CvssV2.Score(metrics);
-                var most = e ?? t ?? b;
-                score = new CvssScore(original, version, b, t, e, most, SeverityV2(most));
-                break;
-            }
+                {
+                    var (b, t, e) = CvssV2.Score(metrics);
+                    var most = e ?? t ?? b;
+                    score = new CvssScore(original, version, b, t, e, most, SeverityV2(most));
+                    break;
+                }
 
             case "3.0":
             case "3.1":
-            {
-                var (b, t, e) = CvssV3.Score(metrics, version == "3.1");
-                var hasEnvironmental = HasAny(metrics, "CR", "IR", "AR", "MAV", "MAC", "MPR", "MUI", "MS", "MC", "MI", "MA");
-                var hasTemporal = HasAny(metrics, "E", "RL", "RC");
-                var most = hasEnvironmental ? e : hasTemporal ? t : b;
-                score = new CvssScore(original, version, b, t, e, most, SeverityV3(most));
-                break;
-            }
-
-            default:
-            {
-                if (!CvssV4.TryScore(metrics, out var s, out var reason))
                 {
-                    error = $"{label}: {reason}";
-                    return false;
+                    var (b, t, e) = CvssV3.Score(metrics, version == "3.1");
+                    var hasEnvironmental = HasAny(metrics, "CR", "IR", "AR", "MAV", "MAC", "MPR", "MUI", "MS", "MC", "MI", "MA");
+                    var hasTemporal = HasAny(metrics, "E", "RL", "RC");
+                    var most = hasEnvironmental ? e : hasTemporal ? t : b;
+                    score = new CvssScore(original, version, b, t, e, most, SeverityV3(most));
+                    break;
                 }
 
-                score = new CvssScore(original, version, s, null, null, s, SeverityV3(s));
-                break;
-            }
+            default:
+                {
+                    if (!CvssV4.TryScore(metrics, out var s, out var reason))
+                    {
+                        error = $"{label}: {reason}";
+                        return false;
+                    }
+
+                    score = new CvssScore(original, version, s, null, null, s, SeverityV3(s));
+                    break;
+                }
         }
 
         error = null;

@@ -12,31 +12,81 @@ public static class Ecosystems
 {
     private static readonly FrozenDictionary<string, string> Canonical = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
     {
-        ["PyPI"] = "PyPI", ["Go"] = "Go", ["npm"] = "npm", ["Maven"] = "Maven", ["NuGet"] = "NuGet",
-        ["RubyGems"] = "RubyGems", ["crates.io"] = "crates.io", ["Packagist"] = "Packagist", ["Hex"] = "Hex",
-        ["Pub"] = "Pub", ["Debian"] = "Debian", ["Ubuntu"] = "Ubuntu", ["Alpine"] = "Alpine", ["Wolfi"] = "Wolfi",
-        ["Chainguard"] = "Chainguard", ["Alpaquita"] = "Alpaquita", ["Red Hat"] = "Red Hat", ["Rocky Linux"] = "Rocky Linux",
-        ["AlmaLinux"] = "AlmaLinux", ["openSUSE"] = "openSUSE", ["SUSE"] = "SUSE", ["Mageia"] = "Mageia",
-        ["openEuler"] = "openEuler", ["Azure Linux"] = "Azure Linux", ["CRAN"] = "CRAN", ["Hackage"] = "Hackage",
-        ["SwiftURL"] = "SwiftURL", ["ConanCenter"] = "ConanCenter", ["GitHub Actions"] = "GitHub Actions",
-        ["Bitnami"] = "Bitnami", ["Linux"] = "Linux", ["OSS-Fuzz"] = "OSS-Fuzz", ["GHC"] = "GHC",
+        ["PyPI"] = "PyPI",
+        ["Go"] = "Go",
+        ["npm"] = "npm",
+        ["Maven"] = "Maven",
+        ["NuGet"] = "NuGet",
+        ["RubyGems"] = "RubyGems",
+        ["crates.io"] = "crates.io",
+        ["Packagist"] = "Packagist",
+        ["Hex"] = "Hex",
+        ["Pub"] = "Pub",
+        ["Debian"] = "Debian",
+        ["Ubuntu"] = "Ubuntu",
+        ["Alpine"] = "Alpine",
+        ["Wolfi"] = "Wolfi",
+        ["Chainguard"] = "Chainguard",
+        ["Alpaquita"] = "Alpaquita",
+        ["Red Hat"] = "Red Hat",
+        ["Rocky Linux"] = "Rocky Linux",
+        ["AlmaLinux"] = "AlmaLinux",
+        ["openSUSE"] = "openSUSE",
+        ["SUSE"] = "SUSE",
+        ["Mageia"] = "Mageia",
+        ["openEuler"] = "openEuler",
+        ["Azure Linux"] = "Azure Linux",
+        ["CRAN"] = "CRAN",
+        ["Hackage"] = "Hackage",
+        ["SwiftURL"] = "SwiftURL",
+        ["ConanCenter"] = "ConanCenter",
+        ["GitHub Actions"] = "GitHub Actions",
+        ["Bitnami"] = "Bitnami",
+        ["Linux"] = "Linux",
+        ["OSS-Fuzz"] = "OSS-Fuzz",
+        ["GHC"] = "GHC",
     }.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
 
     private static readonly FrozenDictionary<string, string> ByPurlType = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
     {
-        ["pypi"] = "PyPI", ["golang"] = "Go", ["npm"] = "npm", ["maven"] = "Maven", ["nuget"] = "NuGet",
-        ["gem"] = "RubyGems", ["cargo"] = "crates.io", ["composer"] = "Packagist", ["hex"] = "Hex", ["pub"] = "Pub",
-        ["deb"] = "Debian", ["rpm"] = "Red Hat", ["apk"] = "Alpine", ["cran"] = "CRAN", ["hackage"] = "Hackage",
-        ["swift"] = "SwiftURL", ["conan"] = "ConanCenter", ["github"] = "GitHub Actions", ["bitnami"] = "Bitnami",
+        ["pypi"] = "PyPI",
+        ["golang"] = "Go",
+        ["npm"] = "npm",
+        ["maven"] = "Maven",
+        ["nuget"] = "NuGet",
+        ["gem"] = "RubyGems",
+        ["cargo"] = "crates.io",
+        ["composer"] = "Packagist",
+        ["hex"] = "Hex",
+        ["pub"] = "Pub",
+        ["deb"] = "Debian",
+        ["rpm"] = "Red Hat",
+        ["apk"] = "Alpine",
+        ["cran"] = "CRAN",
+        ["hackage"] = "Hackage",
+        ["swift"] = "SwiftURL",
+        ["conan"] = "ConanCenter",
+        ["github"] = "GitHub Actions",
+        ["bitnami"] = "Bitnami",
     }.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
 
     // Distribution namespaces of deb/rpm/apk purls that name their own OSV ecosystem.
     private static readonly FrozenDictionary<string, string> ByDistroNamespace = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
     {
-        ["debian"] = "Debian", ["ubuntu"] = "Ubuntu", ["redhat"] = "Red Hat", ["rocky"] = "Rocky Linux",
-        ["almalinux"] = "AlmaLinux", ["opensuse"] = "openSUSE", ["suse"] = "SUSE", ["mageia"] = "Mageia",
-        ["openeuler"] = "openEuler", ["azurelinux"] = "Azure Linux", ["alpine"] = "Alpine", ["wolfi"] = "Wolfi",
-        ["chainguard"] = "Chainguard", ["alpaquita"] = "Alpaquita",
+        ["debian"] = "Debian",
+        ["ubuntu"] = "Ubuntu",
+        ["redhat"] = "Red Hat",
+        ["rocky"] = "Rocky Linux",
+        ["almalinux"] = "AlmaLinux",
+        ["opensuse"] = "openSUSE",
+        ["suse"] = "SUSE",
+        ["mageia"] = "Mageia",
+        ["openeuler"] = "openEuler",
+        ["azurelinux"] = "Azure Linux",
+        ["alpine"] = "Alpine",
+        ["wolfi"] = "Wolfi",
+        ["chainguard"] = "Chainguard",
+        ["alpaquita"] = "Alpaquita",
     }.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>
@@ -119,38 +169,38 @@ public static class Ecosystems
         switch (canonicalEcosystem)
         {
             case "PyPI":
-            {
-                var n = 0;
-                var inRun = false;
-                foreach (var c in name)
                 {
-                    if (c is '-' or '_' or '.')
+                    var n = 0;
+                    var inRun = false;
+                    foreach (var c in name)
                     {
-                        if (!inRun)
+                        if (c is '-' or '_' or '.')
                         {
-                            destination[n++] = '-';
-                            inRun = true;
+                            if (!inRun)
+                            {
+                                destination[n++] = '-';
+                                inRun = true;
+                            }
+
+                            continue;
                         }
 
-                        continue;
+                        inRun = false;
+                        destination[n++] = char.ToLowerInvariant(c);
                     }
 
-                    inRun = false;
-                    destination[n++] = char.ToLowerInvariant(c);
+                    return n;
                 }
-
-                return n;
-            }
 
             case "crates.io":
-            {
-                for (var i = 0; i < name.Length; i++)
                 {
-                    destination[i] = name[i] == '_' ? '-' : char.ToLowerInvariant(name[i]);
-                }
+                    for (var i = 0; i < name.Length; i++)
+                    {
+                        destination[i] = name[i] == '_' ? '-' : char.ToLowerInvariant(name[i]);
+                    }
 
-                return name.Length;
-            }
+                    return name.Length;
+                }
 
             case "NuGet" or "Packagist" or "Hex" or "Pub" or "Debian" or "Ubuntu" or "Alpine" or "Wolfi" or "Chainguard" or "Alpaquita":
                 return name.ToLowerInvariant(destination);
