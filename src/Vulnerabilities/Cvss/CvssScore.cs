@@ -32,8 +32,9 @@ public sealed record CvssScore(string Vector, string Version, decimal BaseScore,
             writer.WriteString("vector", Vector);
             writer.WriteString("version", Version);
             writer.WriteNumber("baseScore", BaseScore);
-            WriteNullable(writer, "temporalScore", TemporalScore);
-            WriteNullable(writer, "environmentalScore", EnvironmentalScore);
+            // A v3 calculator always computes all three scores; the JSON shows only those the vector has metrics for.
+            WriteNullable(writer, "temporalScore", HasMetric("E", "RL", "RC") ? TemporalScore : null);
+            WriteNullable(writer, "environmentalScore", HasMetric("CR", "IR", "AR", "MAV", "MAC", "MPR", "MUI", "MS", "MC", "MI", "MA", "TD", "CDP") ? EnvironmentalScore : null);
             writer.WriteNumber("score", Score);
             writer.WriteString("severity", Severity);
             writer.WriteEndObject();
@@ -70,5 +71,28 @@ public sealed record CvssScore(string Vector, string Version, decimal BaseScore,
         {
             writer.WriteNull(name);
         }
+    }
+
+    private bool HasMetric(params string[] names)
+    {
+        foreach (var part in Vector.Split('/'))
+        {
+            var colon = part.IndexOf(':', StringComparison.Ordinal);
+            if (colon <= 0)
+            {
+                continue;
+            }
+
+            var name = part.AsSpan(0, colon);
+            foreach (var n in names)
+            {
+                if (name.SequenceEqual(n))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
     }
 }
