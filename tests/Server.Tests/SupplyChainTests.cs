@@ -154,3 +154,31 @@ public sealed class SupplyChainTests : IAsyncLifetime
         Assert.Equal(3, code);
     }
 }
+
+public sealed class DemoDataTests
+{
+    [Fact]
+    public async Task Demo_LoadsTenantSbomAndAdvisories_AnalysisAppliesVex()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var dataDir = Path.Combine(Path.GetTempPath(), "mcpsec-demo-" + Guid.NewGuid().ToString("N")[..8]);
+        var options = new Hosting.PlatformOptions { DataDir = dataDir };
+        var store = await Hosting.StoreFactory.OpenAsync(options, TimeProvider.System, ct);
+        var lines = await Hosting.DemoData.LoadAsync(store, ct);
+        Assert.Contains(lines, l => l.Contains("mcpsec_", StringComparison.Ordinal));
+        Assert.Contains("already", (await Hosting.DemoData.LoadAsync(store, ct))[0], StringComparison.Ordinal);
+
+        await using var platform = await PlatformFixture.StartAsync(o => o.DataDir = dataDir, store: store, dataDir: dataDir);
+        var demo = (await store.FindTenantByNameAsync("demo", ct))!;
+        var supply = store.ForTenant(Core.Tenancy.TenantScope.For(demo.Id)).SupplyChain;
+        IReadOnlyList<Core.SupplyChain.Finding> findings = [];
+        for (var i = 0; i < 200 && findings.Count == 0; i++)
+        {
+            await Task.Delay(50, ct);
+            findings = await supply.ListFindingsAsync(new Core.SupplyChain.FindingQuery(), ct);
+        }
+
+        Assert.Contains(findings, f => f.State == Core.SupplyChain.FindingState.Suppressed && f.StateReason!.Contains("not_affected", StringComparison.Ordinal));
+        Assert.Contains(findings, f => f.State == Core.SupplyChain.FindingState.Open && f.Aliases.Contains("CVE-2099-0001"));
+    }
+}
