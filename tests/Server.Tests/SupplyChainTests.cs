@@ -152,6 +152,22 @@ public sealed class SupplyChainTests : IAsyncLifetime
             || f.GetProperty("id").GetString() == advisory.GetProperty("id").GetString());
         Assert.All(findings, f => Assert.True(f.TryGetProperty("explanation", out _) && f.TryGetProperty("fixedVersions", out _)));
         Assert.Equal(3, code);
+
+        using var o3 = new StringWriter();
+        using var e3 = new StringWriter();
+        Assert.Equal(0, await CliApp.RunAsync(["scan", sbom, "--format", "sarif", "--data-dir", dataDir], o3, e3, Ct));
+        var sarif = JsonDocument.Parse(o3.ToString()).RootElement;
+        Assert.Equal("2.1.0", sarif.GetProperty("version").GetString());
+        var run = sarif.GetProperty("runs")[0];
+        var ruleIds = run.GetProperty("tool").GetProperty("driver").GetProperty("rules").EnumerateArray().Select(r => r.GetProperty("id").GetString()).ToHashSet();
+        var results = run.GetProperty("results").EnumerateArray().ToList();
+        Assert.Equal(findings.Count, results.Count);
+        Assert.All(results, r =>
+        {
+            Assert.Contains(r.GetProperty("ruleId").GetString(), ruleIds);
+            Assert.Contains(r.GetProperty("level").GetString(), new[] { "error", "warning", "note" });
+            Assert.Equal("app.cdx.json", r.GetProperty("locations")[0].GetProperty("physicalLocation").GetProperty("artifactLocation").GetProperty("uri").GetString());
+        });
     }
 }
 

@@ -63,8 +63,8 @@ internal static class SupplyChainCommands
     public static Command Scan()
     {
         var file = new Argument<FileInfo>("file") { Description = "SBOM file (CycloneDX JSON/XML, SPDX 2 JSON/tag-value, SPDX 3 JSON-LD)" };
-        var format = new Option<string>("--format") { Description = "table (default) or json", DefaultValueFactory = _ => "table" };
-        format.AcceptOnlyFromAmong("table", "json");
+        var format = new Option<string>("--format") { Description = "table (default), json or sarif (SARIF 2.1.0)", DefaultValueFactory = _ => "table" };
+        format.AcceptOnlyFromAmong("table", "json", "sarif");
         var failOn = new Option<string?>("--fail-on") { Description = "Exit code 3 when a finding at or above this severity is present: critical, high, medium, low" };
         failOn.AcceptOnlyFromAmong("critical", "high", "medium", "low");
         var command = new Command("scan", "Scan an SBOM offline against the local advisory database; for CI pipelines.") { file, format, failOn };
@@ -88,6 +88,10 @@ internal static class SupplyChainCommands
             if (p.GetValue(format) == "json")
             {
                 await output.WriteLineAsync(ToJson(findings, index.AdvisoryCount)).ConfigureAwait(false);
+            }
+            else if (p.GetValue(format) == "sarif")
+            {
+                await output.WriteLineAsync(ToSarif(findings, f.Name)).ConfigureAwait(false);
             }
             else
             {
@@ -116,6 +120,105 @@ internal static class SupplyChainCommands
             return CliApp.Ok;
         });
         return command;
+    }
+
+    /// <summary>
+    /// SARIF 2.1.0: one rule per vulnerability, one result per finding located at the SBOM file, with the
+    /// purl as a logical location. Suppressed (VEX) findings carry a SARIF suppression.
+    /// </summary>
+    private static string ToSarif(List<NewFinding> findings, string sbomFile)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            w.WriteStartObject();
+            w.WriteString("$schema", "https://json.schemastore.org/sarif-2.1.0.json");
+            w.WriteString("version", "2.1.0");
+            w.WriteStartArray("runs");
+            w.WriteStartObject();
+            w.WriteStartObject("tool");
+            w.WriteStartObject("driver");
+            w.WriteString("name", "mcpsec");
+            w.WriteStartArray("rules");
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var x in findings)
+            {
+                if (!seen.Add(x.VulnerabilityId))
+                {
+                    continue;
+                }
+
+                w.WriteStartObject();
+                w.WriteString("id", x.VulnerabilityId);
+                using (var doc = JsonDocument.Parse(x.Explanation))
+                {
+                    var summary = doc.RootElement.TryGetProperty("summary", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : x.VulnerabilityId;
+                    w.WriteStartObject("shortDescription");
+                    w.WriteString("text", summary);
+                    w.WriteEndObject();
+                }
+
+                w.WriteStartObject("properties");
+                if (x.Score is { } score)
+                {
+                    w.WriteString("security-severity", score.ToString("0.0", CultureInfo.InvariantCulture));
+                }
+
+                w.WriteStartArray("tags");
+                w.WriteStringValue("security");
+                w.WriteStringValue("vulnerability");
+                w.WriteEndArray();
+                w.WriteEndObject();
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+            w.WriteEndObject();
+            w.WriteStartArray("results");
+            foreach (var x in findings)
+            {
+                w.WriteStartObject();
+                w.WriteString("ruleId", x.VulnerabilityId);
+                w.WriteString("level", x.Severity.ToUpperInvariant() switch { "CRITICAL" or "HIGH" => "error", "MEDIUM" => "warning", _ => "note" });
+                w.WriteStartObject("message");
+                w.WriteString("text", $"{x.Purl ?? x.ComponentRef} is affected by {x.VulnerabilityId} ({x.Severity}){(x.FixedVersions.Count > 0 ? "; fixed in " + string.Join(", ", x.FixedVersions) : "")}.");
+                w.WriteEndObject();
+                w.WriteStartArray("locations");
+                w.WriteStartObject();
+                w.WriteStartObject("physicalLocation");
+                w.WriteStartObject("artifactLocation");
+                w.WriteString("uri", sbomFile);
+                w.WriteEndObject();
+                w.WriteEndObject();
+                w.WriteStartArray("logicalLocations");
+                w.WriteStartObject();
+                w.WriteString("fullyQualifiedName", x.Purl ?? x.ComponentRef);
+                w.WriteString("kind", "module");
+                w.WriteEndObject();
+                w.WriteEndArray();
+                w.WriteEndObject();
+                w.WriteEndArray();
+                if (x.State == FindingState.Suppressed)
+                {
+                    w.WriteStartArray("suppressions");
+                    w.WriteStartObject();
+                    w.WriteString("kind", "external");
+                    w.WriteString("justification", x.StateReason);
+                    w.WriteEndObject();
+                    w.WriteEndArray();
+                }
+
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(stream.ToArray());
     }
 
     private static string ToJson(List<NewFinding> findings, int advisories)
