@@ -42,7 +42,7 @@ public static class CliApp
             await error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
             return Usage;
         }
-        catch (Exception ex) when (ex is StoreUnavailableException or NotFoundException or ConflictException or IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is StoreUnavailableException or NotFoundException or ConflictException or IOException or UnauthorizedAccessException or HttpRequestException)
         {
             await error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
             return Failure;

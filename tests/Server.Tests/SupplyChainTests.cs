@@ -198,3 +198,105 @@ public sealed class DemoDataTests
         Assert.Contains(findings, f => f.State == Core.SupplyChain.FindingState.Open && f.Aliases.Contains("CVE-2099-0001"));
     }
 }
+
+public sealed class FeedSyncTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Theory]
+    [InlineData("127.0.0.1", false)]
+    [InlineData("10.1.2.3", false)]
+    [InlineData("172.20.0.1", false)]
+    [InlineData("192.168.1.1", false)]
+    [InlineData("169.254.169.254", false)]
+    [InlineData("100.64.0.1", false)]
+    [InlineData("::1", false)]
+    [InlineData("fd00::1", false)]
+    [InlineData("fe80::1", false)]
+    [InlineData("::ffff:127.0.0.1", false)]
+    [InlineData("8.8.8.8", true)]
+    [InlineData("2606:4700::1111", true)]
+    public void Guard_DeniesInternalAddresses(string address, bool allowed) =>
+        Assert.Equal(allowed, new Outbound.OutboundGuard(null).IsAllowed(System.Net.IPAddress.Parse(address)));
+
+    [Fact]
+    public async Task Sync_DownloadsFromLocalServer_OnlyWhenLoopbackIsAllowed()
+    {
+        using var listener = new System.Net.HttpListener();
+        var port = System.Net.Sockets.TcpListener.Create(0) is var probe ? StartStop(probe) : 0;
+        listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+        listener.Start();
+        var kev = await File.ReadAllBytesAsync(TestData.Path("vuln", "kev", "known_exploited_vulnerabilities.json"), Ct);
+        var serving = Task.Run(async () =>
+        {
+            while (listener.IsListening)
+            {
+                System.Net.HttpListenerContext ctx;
+                try
+                {
+                    ctx = await listener.GetContextAsync();
+                }
+                catch (System.Net.HttpListenerException)
+                {
+                    return;
+                }
+                catch (ObjectDisposedException)
+                {
+                    return;
+                }
+
+                var found = ctx.Request.Url!.AbsolutePath == "/feeds/known_exploited_vulnerabilities.json";
+                ctx.Response.StatusCode = found ? 200 : 404;
+                if (found)
+                {
+                    await ctx.Response.OutputStream.WriteAsync(kev);
+                }
+
+                ctx.Response.Close();
+            }
+        }, Ct);
+
+        var dataDir = Path.Combine(Path.GetTempPath(), "mcpsec-sync-" + Guid.NewGuid().ToString("N")[..8]);
+        var url = $"http://127.0.0.1:{port}/feeds/known_exploited_vulnerabilities.json";
+        using (var o = new StringWriter())
+        using (var e = new StringWriter())
+        {
+            Assert.Equal(2, await CliApp.RunAsync(["db", "sync", "--url", url, "--data-dir", dataDir], o, e, Ct));
+            Assert.Contains("HTTPS", e.ToString(), StringComparison.Ordinal);
+        }
+
+        using (var o = new StringWriter())
+        using (var e = new StringWriter())
+        {
+            Assert.Equal(0, await CliApp.RunAsync(["db", "sync", "--url", url, "--allow-network", "127.0.0.0/8", "--data-dir", dataDir], o, e, Ct));
+            Assert.Contains("KEV entries", o.ToString(), StringComparison.Ordinal);
+        }
+
+        using (var o = new StringWriter())
+        using (var e = new StringWriter())
+        {
+            Assert.Equal(0, await CliApp.RunAsync(["db", "status", "--data-dir", dataDir], o, e, Ct));
+            Assert.Contains("kev", o.ToString(), StringComparison.Ordinal);
+        }
+
+        listener.Stop();
+        await serving;
+    }
+
+    [Fact]
+    public async Task Sync_HttpsToLoopbackWithoutAllowance_RefusedByGuard()
+    {
+        var guard = new Outbound.OutboundGuard(null);
+        using var client = guard.CreateClient(TimeSpan.FromSeconds(10));
+        var ex = await Assert.ThrowsAsync<HttpRequestException>(() => client.GetAsync("https://localhost:1/feed.json", Ct));
+        Assert.Contains("refused", ex.ToString(), StringComparison.Ordinal);
+    }
+
+    private static int StartStop(System.Net.Sockets.TcpListener probe)
+    {
+        probe.Start();
+        var port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        return port;
+    }
+}

@@ -55,7 +55,32 @@ internal static class SupplyChainCommands
 
             return CliApp.Ok;
         });
-        var command = new Command("db", "The local advisory database (OSV, CISA KEV, EPSS).") { import, status };
+        var urls = new Option<string[]>("--url") { Description = "Feed URL (repeatable); default: Feeds:Urls from configuration (MCPSEC__FEEDS__URLS__0, …)", AllowMultipleArgumentsPerToken = true };
+        var allow = new Option<string[]>("--allow-network") { Description = "CIDR exempt from the SSRF deny list, e.g. a local mirror (also Outbound:AllowedNetworks)", AllowMultipleArgumentsPerToken = true };
+        var sync = new Command("sync", "Download the configured feeds over HTTPS (through the SSRF guard) and import them.") { urls, allow };
+        sync.SetAction(async (p, ct) =>
+        {
+            var options = StoreCliOptions.Resolve(p);
+            var feedUrls = p.GetValue(urls) is { Length: > 0 } given ? given : [.. options.Feeds.Urls];
+            if (feedUrls.Length == 0)
+            {
+                throw new Core.ValidationException("feeds", "No feed URLs: pass --url or configure Feeds:Urls (MCPSEC__FEEDS__URLS__0=https://…/all.zip).");
+            }
+
+            await using var store = await StoreCliOptions.OpenAsync(options, ct).ConfigureAwait(false);
+            var guard = new Server.Outbound.OutboundGuard([.. options.Outbound.AllowedNetworks, .. p.GetValue(allow) ?? []]);
+            var results = await new FeedSync(new AdvisoryDatabase(store), guard).SyncAsync(feedUrls, ct).ConfigureAwait(false);
+            var failed = false;
+            foreach (var (url, summary) in results)
+            {
+                failed |= summary.Errors.Count > 0;
+                await p.InvocationConfiguration.Output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                    $"{url}: {summary.Advisories} advisories ({summary.Inserted} new, {summary.Updated} updated), {summary.KevEntries} KEV entries, {summary.EpssScores} EPSS scores, {summary.Errors.Count} errors")).ConfigureAwait(false);
+            }
+
+            return failed ? CliApp.Failure : CliApp.Ok;
+        });
+        var command = new Command("db", "The local advisory database (OSV, CISA KEV, EPSS).") { import, status, sync };
         StoreCliOptions.AddTo(command);
         return command;
     }

@@ -24,6 +24,12 @@ public sealed class PlatformOptions
     /// <summary>Background job settings.</summary>
     public JobOptions Jobs { get; set; } = new();
 
+    /// <summary>Vulnerability feeds downloaded by <c>mcpsec db sync</c>.</summary>
+    public FeedOptions Feeds { get; set; } = new();
+
+    /// <summary>Outbound connection policy (SSRF guard).</summary>
+    public OutboundOptions Outbound { get; set; } = new();
+
     /// <summary>Load the demo data set on start.</summary>
     public bool Demo { get; set; }
 
@@ -81,6 +87,20 @@ public sealed class StoreOptions
 
     /// <summary>PostgreSQL connection string, or an explicit SQLite file path (default: DataDir/mcpsec.db).</summary>
     public string? Connection { get; set; }
+}
+
+/// <summary>Vulnerability feed URLs.</summary>
+public sealed class FeedOptions
+{
+    /// <summary>Feed files to download: OSV <c>all.zip</c> per ecosystem, CISA KEV JSON, EPSS CSV.</summary>
+    public List<string> Urls { get; set; } = [];
+}
+
+/// <summary>Outbound connection policy.</summary>
+public sealed class OutboundOptions
+{
+    /// <summary>CIDR networks exempt from the deny list of loopback, private, link-local and metadata addresses.</summary>
+    public List<string> AllowedNetworks { get; set; } = [];
 }
 
 /// <summary>Background job settings.</summary>
