@@ -164,6 +164,16 @@ public sealed class ModuleCliTests
     }
 
     [Fact]
+    public async Task BenchSbom_PrintsImportIndexAndMatchFigures()
+    {
+        var (code, output, _) = await RunAsync("bench", "sbom", "--osv", McpSecurity.Testing.TestData.Path("vuln", "osv", "pypi"), "--advisories", "3000", "--components", "50", "--runs", "2");
+        Assert.Equal(0, code);
+        Assert.Contains("advisories/s", output, StringComparison.Ordinal);
+        Assert.Contains("index:", output, StringComparison.Ordinal);
+        Assert.Contains("50 components", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task PurlParse_PrintsCanonicalForm_BadPurlFails()
     {
         var (code, output, _) = await RunAsync("purl", "parse", "pkg:PYPI/Django_Rest@3.0");

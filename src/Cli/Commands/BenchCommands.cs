@@ -16,6 +16,7 @@ internal static class BenchCommands
         var command = new Command("bench", "End-to-end benchmarks that print figures for this machine.");
         command.Add(Store());
         command.Add(Bus());
+        command.Add(SbomBench.Create());
         return command;
     }
 
