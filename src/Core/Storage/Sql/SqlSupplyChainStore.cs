@@ -325,20 +325,15 @@ internal sealed class SqlSupplyChainStore(SqlStore store, string tenant) : ISupp
         // Open findings of the previous version that this version no longer has are fixed by it.
         if (previous is not null)
         {
+            var current = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var n in findings)
+            {
+                current.Add(Key(n.Purl ?? n.ComponentRef, n.VulnerabilityId));
+            }
+
             foreach (var f in await ReadFindingsAsync(c, tx, "sbom_id = @s AND state = 0", cancellationToken, ("@s", previous.Id)).ConfigureAwait(false))
             {
-                var stillThere = false;
-                foreach (var n in findings)
-                {
-                    if (string.Equals(n.VulnerabilityId, f.VulnerabilityId, StringComparison.Ordinal) &&
-                        string.Equals(n.Purl ?? n.ComponentRef, f.Purl ?? f.ComponentRef, StringComparison.Ordinal))
-                    {
-                        stillThere = true;
-                        break;
-                    }
-                }
-
-                if (!stillThere)
+                if (!current.Contains(Key(f.Purl ?? f.ComponentRef, f.VulnerabilityId)))
                 {
                     await using var update = Create(c, tx, "UPDATE findings SET state = 1, state_reason = @r, updated_at = @t WHERE tenant_id = @tenant AND id = @id",
                         ("@r", $"gone in SBOM version {sbom.Label}"), ("@t", Ms(now)), ("@tenant", tenant), ("@id", f.Id));
