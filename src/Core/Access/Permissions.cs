@@ -42,19 +42,57 @@ public static class Permissions
     /// <summary>Upload SBOMs.</summary>
     public const string SbomsWrite = "sboms:write";
 
+    /// <summary>Send security events for detection.</summary>
+    public const string EventsWrite = "events:write";
+
+    /// <summary>Read alerts and incidents.</summary>
+    public const string AlertsRead = "alerts:read";
+
+    /// <summary>Acknowledge, assign and close alerts and incidents.</summary>
+    public const string AlertsWrite = "alerts:write";
+
+    /// <summary>Read detection rules and their state.</summary>
+    public const string RulesRead = "rules:read";
+
+    /// <summary>Upload, enable and disable detection rules.</summary>
+    public const string RulesWrite = "rules:write";
+
+    /// <summary>Read risk scores, assessments, assets and trends.</summary>
+    public const string RiskRead = "risk:read";
+
+    /// <summary>Manage assets and request assessments.</summary>
+    public const string RiskWrite = "risk:write";
+
+    /// <summary>Read playbooks, runs and approvals.</summary>
+    public const string PlaybooksRead = "playbooks:read";
+
+    /// <summary>Create, change, run, retry and cancel playbooks and runs.</summary>
+    public const string PlaybooksWrite = "playbooks:write";
+
+    /// <summary>Approve or reject pending approval steps.</summary>
+    public const string ApprovalsDecide = "approvals:decide";
+
+    /// <summary>Read and download reports.</summary>
+    public const string ReportsRead = "reports:read";
+
+    /// <summary>Generate reports and manage report schedules.</summary>
+    public const string ReportsWrite = "reports:write";
+
     /// <summary>Every permission, in documentation order.</summary>
     public static IReadOnlyList<string> All { get; } =
-        [TenantsRead, TenantsCreate, UsersRead, UsersWrite, ApiKeysRead, ApiKeysWrite, AuditRead, JobsRead, JobsWrite, FindingsRead, FindingsWrite, SbomsWrite];
+        [TenantsRead, TenantsCreate, UsersRead, UsersWrite, ApiKeysRead, ApiKeysWrite, AuditRead, JobsRead, JobsWrite, FindingsRead, FindingsWrite, SbomsWrite,
+         EventsWrite, AlertsRead, AlertsWrite, RulesRead, RulesWrite, RiskRead, RiskWrite,
+         PlaybooksRead, PlaybooksWrite, ApprovalsDecide, ReportsRead, ReportsWrite];
 
     /// <summary>The role → permissions matrix.</summary>
     public static IReadOnlyDictionary<Role, IReadOnlySet<string>> Matrix { get; } = new Dictionary<Role, IReadOnlySet<string>>
     {
-        [Role.Viewer] = new HashSet<string>(StringComparer.Ordinal) { TenantsRead, JobsRead, FindingsRead },
-        [Role.Auditor] = new HashSet<string>(StringComparer.Ordinal) { TenantsRead, JobsRead, AuditRead, UsersRead, ApiKeysRead, FindingsRead },
-        [Role.Analyst] = new HashSet<string>(StringComparer.Ordinal) { TenantsRead, JobsRead, JobsWrite, FindingsRead, FindingsWrite, SbomsWrite },
-        [Role.Responder] = new HashSet<string>(StringComparer.Ordinal) { TenantsRead, JobsRead, JobsWrite, FindingsRead },
-        [Role.Admin] = new HashSet<string>(StringComparer.Ordinal) { TenantsRead, JobsRead, JobsWrite, AuditRead, UsersRead, UsersWrite, ApiKeysRead, ApiKeysWrite, FindingsRead, FindingsWrite, SbomsWrite },
-        [Role.Owner] = new HashSet<string>(StringComparer.Ordinal) { TenantsRead, TenantsCreate, JobsRead, JobsWrite, AuditRead, UsersRead, UsersWrite, ApiKeysRead, ApiKeysWrite, FindingsRead, FindingsWrite, SbomsWrite },
+        [Role.Viewer] = new HashSet<string>(StringComparer.Ordinal) { TenantsRead, JobsRead, FindingsRead, AlertsRead, RulesRead, RiskRead, PlaybooksRead, ReportsRead },
+        [Role.Auditor] = new HashSet<string>(StringComparer.Ordinal) { TenantsRead, JobsRead, AuditRead, UsersRead, ApiKeysRead, FindingsRead, AlertsRead, RulesRead, RiskRead, PlaybooksRead, ReportsRead, ReportsWrite },
+        [Role.Analyst] = new HashSet<string>(StringComparer.Ordinal) { TenantsRead, JobsRead, JobsWrite, FindingsRead, FindingsWrite, SbomsWrite, EventsWrite, AlertsRead, AlertsWrite, RulesRead, RulesWrite, RiskRead, RiskWrite, PlaybooksRead, ReportsRead, ReportsWrite },
+        [Role.Responder] = new HashSet<string>(StringComparer.Ordinal) { TenantsRead, JobsRead, JobsWrite, FindingsRead, EventsWrite, AlertsRead, AlertsWrite, RulesRead, RiskRead, PlaybooksRead, PlaybooksWrite, ApprovalsDecide, ReportsRead },
+        [Role.Admin] = new HashSet<string>(StringComparer.Ordinal) { TenantsRead, JobsRead, JobsWrite, AuditRead, UsersRead, UsersWrite, ApiKeysRead, ApiKeysWrite, FindingsRead, FindingsWrite, SbomsWrite, EventsWrite, AlertsRead, AlertsWrite, RulesRead, RulesWrite, RiskRead, RiskWrite, PlaybooksRead, PlaybooksWrite, ApprovalsDecide, ReportsRead, ReportsWrite },
+        [Role.Owner] = new HashSet<string>(StringComparer.Ordinal) { TenantsRead, TenantsCreate, JobsRead, JobsWrite, AuditRead, UsersRead, UsersWrite, ApiKeysRead, ApiKeysWrite, FindingsRead, FindingsWrite, SbomsWrite, EventsWrite, AlertsRead, AlertsWrite, RulesRead, RulesWrite, RiskRead, RiskWrite, PlaybooksRead, PlaybooksWrite, ApprovalsDecide, ReportsRead, ReportsWrite },
     };
 
     /// <summary>True when the role holds the permission.</summary>
