@@ -141,12 +141,25 @@ public enum SigmaCorrelationType
 
     /// <summary>All referenced rules fire within the window, in the listed order.</summary>
     TemporalOrdered,
+
+    /// <summary>
+    /// Extension (<c>type: absence</c>): the first rule fires and the second does not follow it for the same
+    /// group within the window ("A not followed by B within T"). Fires when event time passes the deadline.
+    /// </summary>
+    Absence,
+
+    /// <summary>
+    /// Extension (<c>type: sliding_threshold</c>): the count of events (or the sum of <c>condition.field</c>)
+    /// over the sliding window ending at each event meets the condition. Fires when the condition becomes true
+    /// and again only after it has been false (no reset of the window when it fires).
+    /// </summary>
+    SlidingThreshold,
 }
 
 /// <summary>Threshold of a correlation rule.</summary>
 /// <param name="Operator">One of gt, gte, lt, lte, eq.</param>
 /// <param name="Value">Threshold value.</param>
-/// <param name="Field">Field whose distinct values are counted (value_count only).</param>
+/// <param name="Field">Field whose distinct values are counted (value_count), or whose numeric values are summed (sliding_threshold).</param>
 public sealed record SigmaCorrelationCondition(string Operator, long Value, string? Field)
 {
     /// <summary>Applies the threshold to a count.</summary>
@@ -157,6 +170,17 @@ public sealed record SigmaCorrelationCondition(string Operator, long Value, stri
         "lt" => count < Value,
         "lte" => count <= Value,
         "eq" => count == Value,
+        _ => false,
+    };
+
+    /// <summary>Applies the threshold to a sum.</summary>
+    public bool IsMet(double sum) => Operator switch
+    {
+        "gt" => sum > Value,
+        "gte" => sum >= Value,
+        "lt" => sum < Value,
+        "lte" => sum <= Value,
+        "eq" => sum == Value,
         _ => false,
     };
 }

@@ -281,12 +281,19 @@ internal sealed class SigmaRuleLoader(SigmaLoadOptions options)
             "value_count" => SigmaCorrelationType.ValueCount,
             "temporal" => SigmaCorrelationType.Temporal,
             "temporal_ordered" => SigmaCorrelationType.TemporalOrdered,
-            _ => throw Invalid(corr.Get("type")!, "correlation.type", $"unknown correlation type '{typeText}'; expected event_count, value_count, temporal or temporal_ordered"),
+            "absence" => SigmaCorrelationType.Absence,
+            "sliding_threshold" => SigmaCorrelationType.SlidingThreshold,
+            _ => throw Invalid(corr.Get("type")!, "correlation.type", $"unknown correlation type '{typeText}'; expected event_count, value_count, temporal, temporal_ordered, or the extensions absence and sliding_threshold"),
         };
         var rules = StringList(corr, "rules", "correlation.rules");
         if (rules.Count == 0)
         {
             throw Missing(corr, "correlation.rules", "a correlation needs a non-empty 'rules' list");
+        }
+
+        if (type == SigmaCorrelationType.Absence && rules.Count != 2)
+        {
+            throw Invalid(corr.Get("rules")!, "correlation.rules", $"an absence correlation needs exactly two rules (the trigger, then the rule expected to follow it), found {rules.Count}");
         }
 
         var spanText = RequiredString(corr, "timespan", "correlation.timespan");
@@ -321,7 +328,7 @@ internal sealed class SigmaRuleLoader(SigmaLoadOptions options)
 
             condition = new SigmaCorrelationCondition(op, value, field);
         }
-        else if (type is SigmaCorrelationType.EventCount or SigmaCorrelationType.ValueCount)
+        else if (type is SigmaCorrelationType.EventCount or SigmaCorrelationType.ValueCount or SigmaCorrelationType.SlidingThreshold)
         {
             throw Missing(corr, "correlation.condition", $"a {typeText} correlation needs a 'condition' map");
         }
