@@ -169,6 +169,120 @@ public sealed class SupplyChainTests : IAsyncLifetime
             Assert.Equal("app.cdx.json", r.GetProperty("locations")[0].GetProperty("physicalLocation").GetProperty("artifactLocation").GetProperty("uri").GetString());
         });
     }
+    [Fact]
+    public async Task CliScan_CycloneDxVexWithOpenVex_ParsesBackThroughOurReader()
+    {
+        var dataDir = Path.Combine(Path.GetTempPath(), "mcpsec-scanvex-" + Guid.NewGuid().ToString("N")[..8]);
+        using var o1 = new StringWriter();
+        using var e1 = new StringWriter();
+        Assert.Equal(0, await CliApp.RunAsync(["db", "import", TestData.Path("vuln", "osv", "pypi"), "--data-dir", dataDir], o1, e1, Ct));
+        var advisories = Directory.GetFiles(TestData.Path("vuln", "osv", "pypi"), "*.json")
+            .Select(f => JsonDocument.Parse(File.ReadAllBytes(f)).RootElement)
+            .Where(a => !a.TryGetProperty("withdrawn", out _) && a.TryGetProperty("affected", out var aff) && aff[0].TryGetProperty("versions", out var v) && v.GetArrayLength() > 0)
+            .Take(2).ToList();
+        var components = string.Join(",", advisories.Select((a, i) =>
+        {
+            var affected = a.GetProperty("affected")[0];
+            var name = affected.GetProperty("package").GetProperty("name").GetString()!.ToLowerInvariant();
+            var version = affected.GetProperty("versions")[0].GetString()!;
+            return $$"""{"type":"library","bom-ref":"c{{i}}","name":"{{name}}","version":"{{version}}","purl":"pkg:pypi/{{name}}@{{version}}"}""";
+        }));
+        var sbom = Path.Combine(dataDir, "app.cdx.json");
+        const string head = """{"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"metadata":{"component":{"type":"application","bom-ref":"app","name":"app","version":"1.0","purl":"pkg:generic/app@1.0"}},"components":[""";
+        await File.WriteAllTextAsync(sbom, head + components + "]}", Ct);
+
+        using var o2 = new StringWriter();
+        using var e2 = new StringWriter();
+        Assert.Equal(0, await CliApp.RunAsync(["scan", sbom, "--format", "json", "--data-dir", dataDir], o2, e2, Ct));
+        var findings = JsonDocument.Parse(o2.ToString()).RootElement.GetProperty("findings").EnumerateArray().ToList();
+        Assert.NotEmpty(findings);
+        var target = findings[0];
+        var targetId = target.GetProperty("id").GetString()!;
+        var targetPurl = target.GetProperty("purl").GetString()!;
+
+        // An OpenVEX statement about the product's subcomponent, naming the vulnerability by an alias when it has one.
+        var named = target.GetProperty("aliases").EnumerateArray().Select(a => a.GetString()!).FirstOrDefault(a => a != targetId) ?? targetId;
+        var vexFile = Path.Combine(dataDir, "app.openvex.json");
+        await File.WriteAllTextAsync(vexFile, $$"""
+            {"@context":"https://openvex.dev/ns/v0.2.0","@id":"https://example.com/vex/1","author":"Example","timestamp":"2024-01-01T00:00:00Z","version":1,
+             "statements":[{"vulnerability":{"name":"{{named}}"},"products":[{"@id":"pkg:generic/app","subcomponents":[{"@id":"{{targetPurl.Split('@')[0]}}"}]}],
+                            "status":"not_affected","justification":"vulnerable_code_not_in_execute_path","impact_statement":"never called"}]}
+            """, Ct);
+
+        using var o3 = new StringWriter();
+        using var e3 = new StringWriter();
+        Assert.Equal(0, await CliApp.RunAsync(["scan", sbom, "--format", "cyclonedx-vex", "--vex", vexFile, "--fail-on", "critical", "--data-dir", dataDir], o3, e3, Ct));
+        var bom = Ingestion.Sbom.SbomReader.Read(Encoding.UTF8.GetBytes(o3.ToString()), "vex.cdx.json");
+        Assert.Equal("1.6", bom.SpecVersion);
+        Assert.Equal("app", bom.MetadataComponent?.BomRef);
+        var affectedRefs = bom.Vulnerabilities.SelectMany(v => v.Affects).Select(a => a.Ref).ToHashSet();
+        Assert.Equal(findings.Select(f => f.GetProperty("component").GetString()!).ToHashSet(), affectedRefs);
+        Assert.All(affectedRefs, r => Assert.NotNull(bom.FindComponent(r)));
+        var suppressed = Assert.Single(bom.Vulnerabilities, v => v.Analysis is not null);
+        Assert.Equal(targetId, suppressed.Id);
+        Assert.Equal("not_affected", suppressed.Analysis!.State);
+        Assert.Equal("code_not_reachable", suppressed.Analysis.Justification);
+        Assert.Contains("never called", suppressed.Analysis.Detail, StringComparison.Ordinal);
+        Assert.All(bom.Vulnerabilities, v => Assert.NotEmpty(v.Ratings));
+        Assert.Contains(bom.Vulnerabilities, v => v.Ratings.Any(r => r.Vector is not null && r.Score is not null && r.Method!.StartsWith("CVSS", StringComparison.Ordinal)));
+
+        // A VEX document that is not one is refused as bad input.
+        var bad = Path.Combine(dataDir, "bad.json");
+        await File.WriteAllTextAsync(bad, """{"@context":"https://openvex.dev/ns/v0.2.0","statements":[{"vulnerability":"CVE-1","status":"gone"}]}""", Ct);
+        using var o4 = new StringWriter();
+        using var e4 = new StringWriter();
+        Assert.Equal(2, await CliApp.RunAsync(["scan", sbom, "--vex", bad, "--data-dir", dataDir], o4, e4, Ct));
+        Assert.Contains("$.statements[0].status", e4.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task OpenVex_AppliedOverRest_SuppressesThenReopens_Audited_BadDocumentsNamePath()
+    {
+        var (_, key) = await _platform.CreateTenantAsync();
+        using var client = _platform.Client(key);
+        var upload = await client.PostAsync("/api/v1/projects/bridge/sboms?version=1", new ByteArrayContent(await File.ReadAllBytesAsync(GoSbom(), Ct)), Ct);
+        var body = (await upload.Content.ReadFromJsonAsync<SbomUploadDto>(Ct))!;
+        Assert.Equal("succeeded", (await WaitAsync(client, body.Job.Id)).State);
+        var findings = (await client.GetFromJsonAsync<FindingPageDto>("/api/v1/findings?project=bridge&limit=1000", Ct))!.Findings;
+        var target = findings.First(f => f.Aliases.Count > 0);
+        var others = findings.Count(f => f.VulnerabilityId == target.VulnerabilityId);
+
+        string Vex(string status, string extra, string timestamp) => $$"""
+            {"@context":"https://openvex.dev/ns/v0.2.0","@id":"https://example.com/vex/{{status}}","author":"Example","timestamp":"{{timestamp}}","version":1,
+             "statements":[{"vulnerability":{"name":"{{target.Aliases[0]}}"},"products":[{"@id":"{{target.Purl}}"}],"status":"{{status}}"{{extra}}}]}
+            """;
+
+        var response = await client.PostAsync("/api/v1/projects/bridge/vex", new StringContent(Vex("not_affected", ",\"justification\":\"vulnerable_code_not_present\"", "2024-01-01T00:00:00Z"), Encoding.UTF8, "application/json"), Ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var result = (await response.Content.ReadFromJsonAsync<VexApplyResult>(Ct))!;
+        Assert.Equal("OpenVEX", result.Format);
+        Assert.Equal(body.Sbom.Id, result.Sbom);
+        var change = Assert.Single(result.Changes, c => c.FindingId == target.Id);
+        Assert.Equal("suppressed", change.To);
+        Assert.True(result.Changes.Count <= others);
+        var stored = (await client.GetFromJsonAsync<FindingDto>($"/api/v1/findings/{target.Id}", Ct))!;
+        Assert.Equal("suppressed", stored.State);
+        Assert.Contains("vulnerable_code_not_present", stored.StateReason, StringComparison.Ordinal);
+        Assert.Contains("$.statements[0]", stored.StateReason, StringComparison.Ordinal);
+        var audit = await client.GetStringAsync("/api/v1/audit?limit=1000", Ct);
+        Assert.Contains("-> suppressed", audit, StringComparison.Ordinal);
+
+        // Applying the same document again changes nothing; an "affected" statement reopens the finding.
+        var again = await client.PostAsync("/api/v1/projects/bridge/vex", new StringContent(Vex("not_affected", ",\"justification\":\"vulnerable_code_not_present\"", "2024-01-01T00:00:00Z"), Encoding.UTF8, "application/json"), Ct);
+        Assert.Empty((await again.Content.ReadFromJsonAsync<VexApplyResult>(Ct))!.Changes);
+        var reopened = await client.PostAsync("/api/v1/projects/bridge/vex", new StringContent(Vex("affected", ",\"action_statement\":\"upgrade\"", "2024-02-01T00:00:00Z"), Encoding.UTF8, "application/json"), Ct);
+        Assert.Contains((await reopened.Content.ReadFromJsonAsync<VexApplyResult>(Ct))!.Changes, c => c.FindingId == target.Id && c.To == "open");
+
+        // The real Trivy production VEX is accepted (it speaks about other products, so nothing changes here).
+        var trivy = await client.PostAsync("/api/v1/projects/bridge/vex", new ByteArrayContent(await File.ReadAllBytesAsync(TestData.Path("vex", "openvex", "trivy", "vex", "trivy.openvex.json"), Ct)), Ct);
+        Assert.Equal(HttpStatusCode.OK, trivy.StatusCode);
+
+        var bad = await client.PostAsync("/api/v1/projects/bridge/vex", new StringContent(Vex("not_affected", ",\"justification\":\"because\"", "2024-01-01T00:00:00Z"), Encoding.UTF8, "application/json"), Ct);
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("$.statements[0].justification", await bad.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        var missing = await client.PostAsync("/api/v1/projects/nothing-here/vex", new StringContent(Vex("fixed", "", "2024-01-01T00:00:00Z"), Encoding.UTF8, "application/json"), Ct);
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+    }
 }
 
 public sealed class DemoDataTests

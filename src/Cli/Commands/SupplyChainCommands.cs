@@ -88,11 +88,12 @@ internal static class SupplyChainCommands
     public static Command Scan()
     {
         var file = new Argument<FileInfo>("file") { Description = "SBOM file (CycloneDX JSON/XML, SPDX 2 JSON/tag-value, SPDX 3 JSON-LD)" };
-        var format = new Option<string>("--format") { Description = "table (default), json or sarif (SARIF 2.1.0)", DefaultValueFactory = _ => "table" };
-        format.AcceptOnlyFromAmong("table", "json", "sarif");
+        var format = new Option<string>("--format") { Description = "table (default), json, sarif (SARIF 2.1.0) or cyclonedx-vex (CycloneDX 1.6 JSON VEX/VDR)", DefaultValueFactory = _ => "table" };
+        format.AcceptOnlyFromAmong("table", "json", "sarif", "cyclonedx-vex");
+        var vexFiles = new Option<FileInfo[]>("--vex") { Description = "VEX document to apply (OpenVEX JSON, or CycloneDX with vulnerabilities); repeatable", AllowMultipleArgumentsPerToken = true };
         var failOn = new Option<string?>("--fail-on") { Description = "Exit code 3 when a finding at or above this severity is present: critical, high, medium, low" };
         failOn.AcceptOnlyFromAmong("critical", "high", "medium", "low");
-        var command = new Command("scan", "Scan an SBOM offline against the local advisory database; for CI pipelines.") { file, format, failOn };
+        var command = new Command("scan", "Scan an SBOM offline against the local advisory database; for CI pipelines.") { file, format, failOn, vexFiles };
         StoreCliOptions.AddTo(command);
         command.SetAction(async (p, ct) =>
         {
@@ -108,11 +109,30 @@ internal static class SupplyChainCommands
             var db = new AdvisoryDatabase(store);
             var index = await db.ReloadAsync(ct).ConfigureAwait(false);
             var upload = SbomIngestor.ToUpload("scan", "scan", document, bytes);
-            var findings = SbomAnalyseJobHandler.Analyse(index, upload.Components, SbomAnalyseJobHandler.VexStatements(document));
+            var rootPurl = document.MetadataComponent?.Purl;
+            var findings = SbomAnalyseJobHandler.Analyse(index, upload.Components, SbomAnalyseJobHandler.VexStatements(document), rootPurl);
+            foreach (var vexFile in p.GetValue(vexFiles) ?? [])
+            {
+                if (!vexFile.Exists)
+                {
+                    throw new Core.ValidationException("--vex", $"'{vexFile.FullName}' does not exist.");
+                }
+
+                var vex = new Vulnerabilities.Vex.VexMatcher(VexDocuments.Read(await File.ReadAllBytesAsync(vexFile.FullName, ct).ConfigureAwait(false), vexFile.Name));
+                for (var i = 0; i < findings.Count; i++)
+                {
+                    findings[i] = VexDocuments.Apply(findings[i], vex, rootPurl, vexFile.Name);
+                }
+            }
+
             var output = p.InvocationConfiguration.Output;
             if (p.GetValue(format) == "json")
             {
                 await output.WriteLineAsync(ToJson(findings, index.AdvisoryCount)).ConfigureAwait(false);
+            }
+            else if (p.GetValue(format) == "cyclonedx-vex")
+            {
+                await output.WriteLineAsync(CycloneDxVexWriter.Write(findings, upload.Components, document, DateTimeOffset.UtcNow)).ConfigureAwait(false);
             }
             else if (p.GetValue(format) == "sarif")
             {

@@ -49,4 +49,10 @@ public interface ISupplyChainStore
 
     /// <summary>Changes a finding's state with a reason; audited.</summary>
     Task<Finding> SetFindingStateAsync(string id, FindingState state, string reason, Actor actor, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Changes the states of several findings in one transaction, with one audit entry per change; a finding
+    /// that is not in this tenant fails the whole call (<see cref="NotFoundException"/>) and nothing changes.
+    /// </summary>
+    Task<IReadOnlyList<Finding>> SetFindingStatesAsync(IReadOnlyList<FindingStateChange> changes, Actor actor, CancellationToken cancellationToken);
 }

@@ -115,7 +115,11 @@ public sealed record NewFinding(
     IReadOnlyList<string> FixedVersions,
     string Explanation,
     FindingState State = FindingState.Open,
-    string? StateReason = null);
+    string? StateReason = null)
+{
+    /// <summary>The VEX justification behind a suppression, when a VEX statement decided the state (not stored; for reports).</summary>
+    public string? Justification { get; init; }
+}
 
 /// <summary>Filter for listing findings.</summary>
 public sealed record FindingQuery(
@@ -141,3 +145,9 @@ public sealed record SbomUpload(
     IReadOnlyList<StoredComponent> Components,
     IReadOnlyList<ComponentEdge> Edges,
     ReadOnlyMemory<byte> Document);
+
+/// <summary>A state change for one finding, as applied in bulk (e.g. from a VEX document).</summary>
+/// <param name="FindingId">The finding.</param>
+/// <param name="State">The new state (any state, including fixed).</param>
+/// <param name="Reason">Why; kept on the finding and in the audit entry.</param>
+public sealed record FindingStateChange(string FindingId, FindingState State, string Reason);

@@ -53,6 +53,7 @@ public sealed record PathsDto(string ComponentRef, IReadOnlyList<IReadOnlyList<s
 [JsonSerializable(typeof(FindingStateRequest))]
 [JsonSerializable(typeof(PathsDto))]
 [JsonSerializable(typeof(IReadOnlyList<PackageUsage>))]
+[JsonSerializable(typeof(VexApplyResult))]
 public sealed partial class SupplyChainJsonContext : JsonSerializerContext;
 
 /// <summary>Projects, SBOM upload, findings and the dependency graph.</summary>
@@ -66,6 +67,8 @@ public static class SupplyChainApi
         projects.MapGet("/{project}/sboms", ListSbomsAsync).RequirePermission(Permissions.FindingsRead);
         projects.MapPost("/{project}/sboms", UploadAsync).RequirePermission(Permissions.SbomsWrite)
             .WithSummary("Uploads an SBOM (CycloneDX JSON/XML, SPDX 2 JSON/tag-value, SPDX 3 JSON-LD) as the raw request body; ?version= labels it. Analysis runs as a job.");
+        projects.MapPost("/{project}/vex", ApplyVexAsync).RequirePermission(Permissions.FindingsWrite)
+            .WithSummary("Applies a VEX document (OpenVEX JSON, or CycloneDX with vulnerabilities; raw request body) to the findings of the project's latest SBOM version; every state change is audited.");
 
         api.MapGet("/sboms/{sbom}/components/{**component}", PathsAsync).RequirePermission(Permissions.FindingsRead).WithTags("Supply chain")
             .WithSummary("Dependency paths from the SBOM's root components to a component.");
@@ -116,6 +119,20 @@ public static class SupplyChainApi
 
         var (sbom, job) = await ingestor.UploadAsync(ctx.Scope(), project, version, body.GetBuffer().AsMemory(0, (int)body.Length), null, ctx.Actor(), ct).ConfigureAwait(false);
         return TypedResults.Accepted($"/api/v1/jobs/{job.Id}", new SbomUploadDto(SbomDto.From(sbom), JobDto.From(job)));
+    }
+
+    private static async Task<Ok<VexApplyResult>> ApplyVexAsync(string project, HttpContext ctx, IStore store, CancellationToken ct)
+    {
+        using var body = new MemoryStream();
+        await ctx.Request.Body.CopyToAsync(body, ct).ConfigureAwait(false);
+        if (body.Length == 0)
+        {
+            throw new ValidationException("body", "The request body must be the VEX document.");
+        }
+
+        var document = VexDocuments.Read(body.GetBuffer().AsMemory(0, (int)body.Length), null);
+        var name = document.Id ?? "uploaded VEX";
+        return TypedResults.Ok(await VexService.ApplyAsync(store.ForTenant(ctx.Scope()), project, document, name, ctx.Actor(), ct).ConfigureAwait(false));
     }
 
     private static async Task<Ok<PathsDto>> PathsAsync(string sbom, string component, HttpContext ctx, IStore store, CancellationToken ct)

@@ -7,6 +7,7 @@ using McpSecurity.Ingestion.Sbom;
 using McpSecurity.Server.Jobs;
 using McpSecurity.Vulnerabilities.Matching;
 using McpSecurity.Vulnerabilities.Purl;
+using McpSecurity.Vulnerabilities.Vex;
 
 namespace McpSecurity.Server.SupplyChain;
 
@@ -29,38 +30,24 @@ public sealed class SbomAnalyseJobHandler(AdvisoryDatabase database) : IJobHandl
         var components = await supplyChain.ListComponentsAsync(sbomId, cancellationToken).ConfigureAwait(false);
         var document = await supplyChain.GetSbomDocumentAsync(sbomId, cancellationToken).ConfigureAwait(false)
             ?? throw new NotFoundException($"SBOM version '{sbomId}' was not found in this tenant.");
-        var vex = VexStatements(SbomReader.Read(document, null, new SbomReaderOptions { Validate = false }));
+        var parsed = SbomReader.Read(document, null, new SbomReaderOptions { Validate = false });
         await context.ReportAsync(10, $"matching {components.Count} components", cancellationToken).ConfigureAwait(false);
 
-        var findings = Analyse(database.Index, components, vex);
+        var findings = Analyse(database.Index, components, VexStatements(parsed), parsed.MetadataComponent?.Purl);
         await context.ReportAsync(80, $"storing {findings.Count} findings", cancellationToken).ConfigureAwait(false);
         var (added, removed) = await supplyChain.ReplaceFindingsAsync(sbomId, findings, Actor.System("sbom.analyse"), cancellationToken).ConfigureAwait(false);
         return $$"""{"sbom":"{{sbomId}}","components":{{components.Count}},"findings":{{findings.Count}},"new":{{added}},"resolved":{{removed}}}""";
     }
 
-    /// <summary>VEX statements keyed by component reference and vulnerability id.</summary>
-    public static Dictionary<(string Ref, string Id), string> VexStatements(SbomDocument document)
-    {
-        var map = new Dictionary<(string, string), string>();
-        foreach (var v in document.Vulnerabilities)
-        {
-            if (v.Id is null || v.Analysis is not { State: "not_affected" or "false_positive" } analysis)
-            {
-                continue;
-            }
+    /// <summary>The VEX statements embedded in an SBOM (CycloneDX vulnerabilities with an analysis), as a matcher.</summary>
+    public static VexMatcher VexStatements(SbomDocument document) =>
+        document.Vulnerabilities.Count == 0 ? new VexMatcher() : new VexMatcher(VexDocuments.FromCycloneDx(document));
 
-            foreach (var affect in v.Affects)
-            {
-                var reference = affect.BomLink?.BomRef ?? affect.Ref;
-                map[(reference, v.Id)] = $"VEX {analysis.State}{(analysis.Justification is null ? "" : ": " + analysis.Justification)}{(analysis.Detail is null ? "" : " (" + analysis.Detail + ")")}";
-            }
-        }
-
-        return map;
-    }
-
-    /// <summary>Matches components and turns index findings into stored findings with their explanation.</summary>
-    public static List<NewFinding> Analyse(AdvisoryIndex index, IReadOnlyList<StoredComponent> components, IReadOnlyDictionary<(string Ref, string Id), string> vex)
+    /// <summary>
+    /// Matches components and turns index findings into stored findings with their explanation; VEX statements
+    /// that decide a finding set its state (see <see cref="VexDocuments.Target"/>).
+    /// </summary>
+    public static List<NewFinding> Analyse(AdvisoryIndex index, IReadOnlyList<StoredComponent> components, VexMatcher vex, string? rootPurl = null, string vexDocumentName = "SBOM")
     {
         var results = new List<NewFinding>();
         foreach (var c in components)
@@ -72,34 +59,13 @@ public sealed class SbomAnalyseJobHandler(AdvisoryDatabase database) : IJobHandl
 
             foreach (var f in index.Match(purl).Findings)
             {
-                var state = FindingState.Open;
-                string? reason = null;
-                if (vex.TryGetValue((c.Ref, f.VulnerabilityId), out var statement) || TryAlias(vex, c.Ref, f.Aliases, out statement))
-                {
-                    state = FindingState.Suppressed;
-                    reason = statement;
-                }
-
-                results.Add(new NewFinding(c.Ref, c.Purl, f.VulnerabilityId, f.Aliases, f.Severity, f.Cvss is { } cvss ? (double)cvss.Score : null,
-                    f.FixedVersions, Explain(f), state, reason));
+                var finding = new NewFinding(c.Ref, c.Purl, f.VulnerabilityId, f.Aliases, f.Severity, f.Cvss is { } cvss ? (double)cvss.Score : null,
+                    f.FixedVersions, Explain(f));
+                results.Add(VexDocuments.Apply(finding, vex, rootPurl, vexDocumentName));
             }
         }
 
         return results;
-    }
-
-    private static bool TryAlias(IReadOnlyDictionary<(string Ref, string Id), string> vex, string reference, IReadOnlyList<string> aliases, out string statement)
-    {
-        foreach (var a in aliases)
-        {
-            if (vex.TryGetValue((reference, a), out statement!))
-            {
-                return true;
-            }
-        }
-
-        statement = "";
-        return false;
     }
 
     /// <summary>The finding's explanation as JSON: advisories, matched range and events, version scheme, KEV and EPSS.</summary>

@@ -14,6 +14,8 @@ internal sealed class SqlSupplyChainStore(SqlStore store, string tenant) : ISupp
     private const string ComponentColumns = "ref, name, version, purl, ecosystem, package_key, type, parent_ref";
     private const string FindingColumns = "id, tenant_id, project_id, sbom_id, component_ref, purl, vuln_id, aliases, severity, score, fixed_versions, explanation, state, state_reason, first_seen, updated_at";
 
+    private const int MaxBulkReasonLength = 2048;
+
     private readonly SqlDialect _dialect = store.DialectInternal;
 
     private DateTimeOffset Now => SqlStore.Truncate(store.ClockInternal.GetUtcNow());
@@ -422,6 +424,47 @@ internal sealed class SqlSupplyChainStore(SqlStore store, string tenant) : ISupp
         var after = await ReadFindingsAsync(c, tx, "id = @id", cancellationToken, ("@id", id)).ConfigureAwait(false);
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
         return after[0];
+    }
+
+    public async Task<IReadOnlyList<Finding>> SetFindingStatesAsync(IReadOnlyList<FindingStateChange> changes, Actor actor, CancellationToken cancellationToken)
+    {
+        if (changes.Count == 0)
+        {
+            return [];
+        }
+
+        await using var c = await _dialect.OpenAsync(tenant, cancellationToken).ConfigureAwait(false);
+        await using var tx = await _dialect.BeginWriteAsync(c, cancellationToken).ConfigureAwait(false);
+        var now = Ms(Now);
+        var result = new List<Finding>(changes.Count);
+        await using var update = Create(c, tx, "UPDATE findings SET state = @state, state_reason = @r, updated_at = @t WHERE tenant_id = @tenant AND id = @id",
+            ("@state", 0), ("@r", ""), ("@t", now), ("@tenant", tenant), ("@id", ""));
+        foreach (var change in changes)
+        {
+            var reason = change.Reason?.Trim();
+            if (string.IsNullOrEmpty(reason) || reason.Length > MaxBulkReasonLength)
+            {
+                throw new ValidationException("reason", $"A state change needs a reason of 1 to {MaxBulkReasonLength} characters (finding '{change.FindingId}').");
+            }
+
+            var before = await ReadFindingsAsync(c, tx, "id = @id", cancellationToken, ("@id", change.FindingId)).ConfigureAwait(false);
+            if (before.Count == 0)
+            {
+                throw new NotFoundException($"Finding '{change.FindingId}' was not found in this tenant.");
+            }
+
+            update.Parameters["@state"].Value = (int)change.State;
+            update.Parameters["@r"].Value = reason;
+            update.Parameters["@id"].Value = change.FindingId;
+            await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            var old = before[0];
+            await store.AppendAuditAsync(c, tx, tenant, actor, new AuditRecord("finding.state", $"finding:{old.Id}",
+                $"{old.VulnerabilityId} on {old.Purl ?? old.ComponentRef}: {old.State.Name()} -> {change.State.Name()} ({reason})"), cancellationToken).ConfigureAwait(false);
+            result.Add(old with { State = change.State, StateReason = reason, UpdatedAt = DateTimeOffset.FromUnixTimeMilliseconds(now) });
+        }
+
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return result;
     }
 
     private async Task<SbomVersion?> PreviousSbomAsync(DbConnection c, DbTransaction tx, SbomVersion sbom, CancellationToken cancellationToken)
