@@ -65,6 +65,7 @@ public static class CliApp
         root.Add(SupplyChainCommands.Scan());
         root.Add(DetectionCommands.Detect());
         root.Add(DetectionCommands.Rules());
+        root.Add(ReportCommands.Report());
         root.Add(BenchCommands.Create());
         root.Add(VersionCommand.Create());
         return root;

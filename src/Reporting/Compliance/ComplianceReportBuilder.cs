@@ -196,7 +196,7 @@ public static class ComplianceReportBuilder
                     statuses.Select(s => new[]
                     {
                         s.Control.Id, s.Control.Title, s.Status.Name(), string.Join(", ", s.Control.Evidence),
-                        string.Join(" ", s.Control.Evidence.Select(e => evidence[e]).Where(e => e.Status != ControlStatus.EvidencePresent).Select(e => e.Kind + ": " + e.Summary).Distinct(StringComparer.Ordinal)) is { Length: > 0 } why ? why : "-",
+                        string.Join("; ", s.Control.Evidence.Select(e => evidence[e]).Where(e => e.Status != ControlStatus.EvidencePresent).Select(e => e.Kind + ": " + e.Summary).Distinct(StringComparer.Ordinal)) is { Length: > 0 } why ? why : "-",
                     }).ToList(), Primary: true, Widths: [0.8, 2.6, 1, 2, 4]),
             ]),
         };

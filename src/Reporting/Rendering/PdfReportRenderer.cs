@@ -72,7 +72,7 @@ public static class PdfReportRenderer
         public void Title()
         {
             NewPage();
-            _g.DrawString(report.Title, _title, XBrushes.Black, Margin, _y + 18);
+            _g.DrawString(Fit(report.Title, PageWidth - 2 * Margin, 18), _title, XBrushes.Black, Margin, _y + 18);
             _y += 26;
             var meta = (report.Subtitle.Length > 0 ? report.Subtitle + "  ·  " : string.Empty)
                 + "Tenant " + report.Tenant + "  ·  period " + Date(report.Period.From) + " to " + Date(report.Period.To)
