@@ -66,6 +66,20 @@ internal sealed class PostgresDialect(NpgsqlDataSource dataSource) : SqlDialect
 
     public override IReadOnlyList<Migration> Migrations => PostgresMigrations;
 
+    public override string ComponentSearchPredicate => "c.search @@ to_tsquery('simple'::regconfig, @q)";
+
+    // tsquery: each token with a prefix marker, all joined by AND.
+    public override string ComponentSearchQuery(IReadOnlyList<string> tokens)
+    {
+        var q = new System.Text.StringBuilder();
+        foreach (var t in tokens)
+        {
+            q.Append(q.Length == 0 ? "" : " & ").Append(t).Append(":*");
+        }
+
+        return q.ToString();
+    }
+
     public override async ValueTask<DbConnection> OpenAsync(string? tenantId, CancellationToken cancellationToken)
     {
         var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);

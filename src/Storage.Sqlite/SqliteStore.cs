@@ -74,6 +74,20 @@ internal sealed class SqliteDialect(string connectionString) : SqlDialect
 
     public override string? IntegrityCheckSql => "PRAGMA quick_check";
 
+    public override string ComponentSearchPredicate => "c.rowid IN (SELECT rowid FROM components_fts WHERE components_fts MATCH @q)";
+
+    // FTS5: each token as a quoted string with a prefix star; juxtaposed terms must all match.
+    public override string ComponentSearchQuery(IReadOnlyList<string> tokens)
+    {
+        var q = new System.Text.StringBuilder();
+        foreach (var t in tokens)
+        {
+            q.Append(q.Length == 0 ? "\"" : " \"").Append(t).Append("\"*");
+        }
+
+        return q.ToString();
+    }
+
     public override async ValueTask<DbConnection> OpenAsync(string? tenantId, CancellationToken cancellationToken)
     {
         var connection = new SqliteConnection(connectionString);

@@ -28,6 +28,10 @@ internal sealed class ExtraMigrationsDialect(SqlDialect inner, IReadOnlyList<Mig
     public override ValueTask<System.Data.Common.DbTransaction> BeginWriteAsync(System.Data.Common.DbConnection connection, CancellationToken cancellationToken) => inner.BeginWriteAsync(connection, cancellationToken);
 
     public override bool IsUniqueViolation(System.Data.Common.DbException exception) => inner.IsUniqueViolation(exception);
+
+    public override string ComponentSearchPredicate => inner.ComponentSearchPredicate;
+
+    public override string ComponentSearchQuery(IReadOnlyList<string> tokens) => inner.ComponentSearchQuery(tokens);
 }
 
 public sealed class SqliteStoreContractTests : StoreContract

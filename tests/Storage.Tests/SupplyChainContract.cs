@@ -71,14 +71,17 @@ public abstract partial class StoreContract
         var lodash = C("l", "lodash", "4.17.20");
         var minimist = C("m", "minimist", "0.0.8");
         var v1 = await t.AddSbomAsync(Upload("svc", "1", [lodash, minimist], []), Uploader, Ct);
-        Assert.Equal((2, 0), await t.ReplaceFindingsAsync(v1.Id, [F(lodash, "CVE-1"), F(minimist, "CVE-2")], Uploader, Ct));
+        var run1 = await t.ReplaceFindingsAsync(v1.Id, [F(lodash, "CVE-1"), F(minimist, "CVE-2")], "upload", Uploader, Ct);
+        Assert.Equal((2, 0), (run1.Added.Count, run1.Resolved.Count));
         var first = await t.ListFindingsAsync(new FindingQuery(SbomId: v1.Id), Ct);
         var accepted = await t.SetFindingStateAsync(first.Single(f => f.VulnerabilityId == "CVE-1").Id, FindingState.RiskAccepted, "internal only", Uploader, Ct);
         Assert.Equal(FindingState.RiskAccepted, accepted.State);
 
         await Task.Delay(5, Ct);
         var v2 = await t.AddSbomAsync(Upload("svc", "2", [lodash], []), Uploader, Ct);
-        await t.ReplaceFindingsAsync(v2.Id, [F(lodash, "CVE-1")], Uploader, Ct);
+        var run2 = await t.ReplaceFindingsAsync(v2.Id, [F(lodash, "CVE-1")], "upload", Uploader, Ct);
+        Assert.Empty(run2.Added);
+        Assert.Equal("CVE-2", Assert.Single(run2.Resolved).VulnerabilityId);
         var second = await t.ListFindingsAsync(new FindingQuery(SbomId: v2.Id), Ct);
         Assert.Equal(FindingState.RiskAccepted, second.Single().State);
         Assert.Contains("carried over", second.Single().StateReason, StringComparison.Ordinal);
@@ -87,7 +90,13 @@ public abstract partial class StoreContract
         Assert.Contains("gone in SBOM version 2", old.Single().StateReason, StringComparison.Ordinal);
 
         // Re-analysis with changed advisories resolves what no longer matches.
-        Assert.Equal((0, 1), await t.ReplaceFindingsAsync(v2.Id, [], Uploader, Ct));
+        var run3 = await t.ReplaceFindingsAsync(v2.Id, [], "advisories", Uploader, Ct);
+        Assert.Equal((0, 1), (run3.Added.Count, run3.Resolved.Count));
+        var runs = await t.ListAnalysesAsync(v1.ProjectId, 10, Ct);
+        Assert.Equal([run3.Id, run2.Id, run1.Id], runs.Select(r => r.Id));
+        Assert.Equal("advisories", runs[0].Trigger);
+        Assert.Equal("pkg:npm/lodash@4.17.20", Assert.Single(runs[0].Resolved).Purl);
+        Assert.Equal(["CVE-1", "CVE-2"], runs[2].Added.Select(a => a.VulnerabilityId).Order(StringComparer.Ordinal));
         var audit = await tenant.ListAuditAsync(0, 100, Ct);
         Assert.Contains(audit, e => e.Action == "finding.state" && e.Summary.Contains("risk-accepted", StringComparison.Ordinal));
         Assert.True((await tenant.VerifyAuditAsync(Ct)).Valid);
@@ -95,7 +104,8 @@ public abstract partial class StoreContract
         var other = (await NewTenantAsync()).SupplyChain;
         Assert.Null(await other.GetFindingAsync(second.Single().Id, Ct));
         await Assert.ThrowsAsync<NotFoundException>(() => other.SetFindingStateAsync(second.Single().Id, FindingState.Open, "x", Uploader, Ct));
-        await Assert.ThrowsAsync<NotFoundException>(() => other.ReplaceFindingsAsync(v2.Id, [], Uploader, Ct));
+        await Assert.ThrowsAsync<NotFoundException>(() => other.ReplaceFindingsAsync(v2.Id, [], "advisories", Uploader, Ct));
+        Assert.Empty(await other.ListAnalysesAsync(v1.ProjectId, 10, Ct));
     }
 
     [Fact]
@@ -104,11 +114,40 @@ public abstract partial class StoreContract
         var t = (await NewTenantAsync()).SupplyChain;
         var comps = Enumerable.Range(0, 7).Select(i => C("c" + i, "p" + i, "1.0")).ToArray();
         var sbom = await t.AddSbomAsync(Upload("paged", "1", comps, []), Uploader, Ct);
-        await t.ReplaceFindingsAsync(sbom.Id, [.. comps.Select(c => F(c, "CVE-" + c.Name))], Uploader, Ct);
+        await t.ReplaceFindingsAsync(sbom.Id, [.. comps.Select(c => F(c, "CVE-" + c.Name))], "upload", Uploader, Ct);
         var page1 = await t.ListFindingsAsync(new FindingQuery(SbomId: sbom.Id, Limit: 4), Ct);
         var page2 = await t.ListFindingsAsync(new FindingQuery(SbomId: sbom.Id, Limit: 4, After: page1[^1].Id), Ct);
         Assert.Equal(4, page1.Count);
         Assert.Equal(3, page2.Count);
         Assert.Empty(page1.Select(f => f.Id).Intersect(page2.Select(f => f.Id)));
+    }
+
+    [Fact]
+    public async Task ComponentSearch_FullTextPrefixesLatestVersionsPagedAndTenantIsolated()
+    {
+        var t = (await NewTenantAsync()).SupplyChain;
+        await t.AddSbomAsync(Upload("web", "1", [C("a", "log4j-core", "2.14.0", "maven"), C("b", "left-pad", "1.0.0")], []), Uploader, Ct);
+        await Task.Delay(5, Ct);
+        var v2 = await t.AddSbomAsync(Upload("web", "2", [C("a", "log4j-core", "2.17.1", "maven"), C("b", "left-pad", "1.0.0"), C("c", "log4j-api", "2.17.1", "maven")], []), Uploader, Ct);
+        await t.AddSbomAsync(Upload("api", "1", [.. Enumerable.Range(0, 5).Select(i => C("l" + i, "lodash" + (i == 0 ? "" : "." + i), "4.17." + i))], []), Uploader, Ct);
+
+        var log4j = await t.SearchComponentsAsync(new ComponentSearch("LOG4J"), Ct);
+        Assert.Equal(["log4j-core 2.17.1", "log4j-api 2.17.1"], log4j.Select(h => h.Name + " " + h.Version).Order(StringComparer.Ordinal).Reverse());
+        Assert.All(log4j, h => Assert.Equal(v2.Id, h.SbomId));
+        Assert.Single(await t.SearchComponentsAsync(new ComponentSearch("log4j cor"), Ct));
+        Assert.Equal(3, (await t.SearchComponentsAsync(new ComponentSearch("log4j", AllVersions: true), Ct)).Count);
+        Assert.Single(await t.SearchComponentsAsync(new ComponentSearch("pkg:maven/log4j-api"), Ct));
+        Assert.Empty(await t.SearchComponentsAsync(new ComponentSearch("\"log4j\" OR *"), Ct));
+        await Assert.ThrowsAsync<ValidationException>(() => t.SearchComponentsAsync(new ComponentSearch("--- ***"), Ct));
+
+        // Keyset pages over the five lodash components, no overlap.
+        var page1 = await t.SearchComponentsAsync(new ComponentSearch("lodash", Limit: 3), Ct);
+        var page2 = await t.SearchComponentsAsync(new ComponentSearch("lodash", Limit: 3, After: page1[^1].SbomId + "|" + page1[^1].Ref), Ct);
+        Assert.Equal(3, page1.Count);
+        Assert.Equal(2, page2.Count);
+        Assert.Empty(page1.Select(h => h.Ref).Intersect(page2.Select(h => h.Ref)));
+
+        var other = (await NewTenantAsync()).SupplyChain;
+        Assert.Empty(await other.SearchComponentsAsync(new ComponentSearch("log4j", AllVersions: true), Ct));
     }
 }

@@ -38,8 +38,22 @@ public interface ISupplyChainStore
     /// <summary>Every component in the tenant's latest SBOM versions with this ecosystem and package key (blast radius).</summary>
     Task<IReadOnlyList<PackageUsage>> FindPackageUsageAsync(string ecosystem, string packageKey, CancellationToken cancellationToken);
 
-    /// <summary>Replaces the findings of an SBOM version with a new set, keeping triage states of findings that persist.</summary>
-    Task<(int Added, int Removed)> ReplaceFindingsAsync(string sbomId, IReadOnlyList<NewFinding> findings, Actor actor, CancellationToken cancellationToken);
+    /// <summary>
+    /// Replaces the findings of an SBOM version with a new set, keeping triage states of findings that persist,
+    /// and stores the analysis with its diff (see <see cref="AnalysisRun"/>) in the same transaction.
+    /// </summary>
+    /// <param name="sbomId">The SBOM version.</param>
+    /// <param name="findings">The findings the analysis produced.</param>
+    /// <param name="trigger"><c>upload</c> or <c>advisories</c>.</param>
+    /// <param name="actor">Who runs it.</param>
+    /// <param name="cancellationToken">Cancellation.</param>
+    Task<AnalysisRun> ReplaceFindingsAsync(string sbomId, IReadOnlyList<NewFinding> findings, string trigger, Actor actor, CancellationToken cancellationToken);
+
+    /// <summary>Analyses of a project, newest first.</summary>
+    Task<IReadOnlyList<AnalysisRun>> ListAnalysesAsync(string projectId, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Components whose name or purl match a full-text query, ordered by SBOM version and reference (keyset pagination).</summary>
+    Task<IReadOnlyList<ComponentHit>> SearchComponentsAsync(ComponentSearch query, CancellationToken cancellationToken);
 
     /// <summary>Findings matching a query, ordered by id (keyset pagination with <see cref="FindingQuery.After"/>).</summary>
     Task<IReadOnlyList<Finding>> ListFindingsAsync(FindingQuery query, CancellationToken cancellationToken);

@@ -151,3 +151,35 @@ public sealed record SbomUpload(
 /// <param name="State">The new state (any state, including fixed).</param>
 /// <param name="Reason">Why; kept on the finding and in the audit entry.</param>
 public sealed record FindingStateChange(string FindingId, FindingState State, string Reason);
+
+/// <summary>A finding named in an analysis diff.</summary>
+/// <param name="VulnerabilityId">The vulnerability.</param>
+/// <param name="ComponentRef">The component's reference in its SBOM.</param>
+/// <param name="Purl">The component's purl, or null.</param>
+/// <param name="Severity">The finding's severity.</param>
+public sealed record FindingKey(string VulnerabilityId, string ComponentRef, string? Purl, string Severity);
+
+/// <summary>
+/// One analysis of an SBOM version (after its upload, or when the advisories changed) with the diff it
+/// made to the project: findings that are new to the project and findings that went away.
+/// </summary>
+/// <param name="Id">Analysis id.</param>
+/// <param name="ProjectId">The project.</param>
+/// <param name="SbomId">The SBOM version analysed.</param>
+/// <param name="Trigger">What started it: <c>upload</c> or <c>advisories</c>.</param>
+/// <param name="CreatedAt">When it was stored.</param>
+/// <param name="Findings">Findings of the SBOM version after the analysis.</param>
+/// <param name="Added">Findings new to the project (not in this version before, nor in the previous version).</param>
+/// <param name="Resolved">Findings that no longer match (in this version, or open in the previous version and gone from this one).</param>
+public sealed record AnalysisRun(string Id, string ProjectId, string SbomId, string Trigger, DateTimeOffset CreatedAt, int Findings,
+    IReadOnlyList<FindingKey> Added, IReadOnlyList<FindingKey> Resolved);
+
+/// <summary>A component found by full-text search.</summary>
+public sealed record ComponentHit(string ProjectId, string ProjectName, string SbomId, string SbomLabel, string Ref, string Name, string? Version, string? Purl);
+
+/// <summary>A component full-text query.</summary>
+/// <param name="Text">Words to find in component names and purls; each is matched as a prefix of a token, all must match.</param>
+/// <param name="AllVersions">Search every SBOM version, not only the latest of each project.</param>
+/// <param name="Limit">Page size (1–500).</param>
+/// <param name="After">The <c>next</c> cursor of the previous page.</param>
+public sealed record ComponentSearch(string Text, bool AllVersions = false, int Limit = 50, string? After = null);

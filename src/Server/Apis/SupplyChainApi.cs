@@ -43,6 +43,9 @@ public sealed record FindingStateRequest(string? State, string? Reason);
 /// <summary>Dependency paths from the SBOM's roots to a component.</summary>
 public sealed record PathsDto(string ComponentRef, IReadOnlyList<IReadOnlyList<string>> Paths);
 
+/// <summary>A page of components found by full-text search; pass <c>next</c> as <c>after</c> for the next page.</summary>
+public sealed record ComponentPageDto(IReadOnlyList<ComponentHit> Components, string? Next);
+
 /// <summary>Source-generated JSON for the supply-chain API.</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(IReadOnlyList<ProjectDto>))]
@@ -54,6 +57,8 @@ public sealed record PathsDto(string ComponentRef, IReadOnlyList<IReadOnlyList<s
 [JsonSerializable(typeof(PathsDto))]
 [JsonSerializable(typeof(IReadOnlyList<PackageUsage>))]
 [JsonSerializable(typeof(VexApplyResult))]
+[JsonSerializable(typeof(IReadOnlyList<AnalysisRun>))]
+[JsonSerializable(typeof(ComponentPageDto))]
 public sealed partial class SupplyChainJsonContext : JsonSerializerContext;
 
 /// <summary>Projects, SBOM upload, findings and the dependency graph.</summary>
@@ -67,6 +72,10 @@ public static class SupplyChainApi
         projects.MapGet("/{project}/sboms", ListSbomsAsync).RequirePermission(Permissions.FindingsRead);
         projects.MapPost("/{project}/sboms", UploadAsync).RequirePermission(Permissions.SbomsWrite)
             .WithSummary("Uploads an SBOM (CycloneDX JSON/XML, SPDX 2 JSON/tag-value, SPDX 3 JSON-LD) as the raw request body; ?version= labels it. Analysis runs as a job.");
+        projects.MapGet("/{project}/analyses", ListAnalysesAsync).RequirePermission(Permissions.FindingsRead)
+            .WithSummary("Analyses of the project, newest first: after each upload and after each advisory change, with the findings new to the project and those resolved.");
+        api.MapGet("/components", SearchComponentsAsync).RequirePermission(Permissions.FindingsRead).WithTags("Supply chain")
+            .WithSummary("Full-text search over component names and purls (?q=; every word is a prefix, all must match) in the latest SBOM version of each project (?all=true: every version); keyset paging with ?after=&limit=.");
         projects.MapPost("/{project}/vex", ApplyVexAsync).RequirePermission(Permissions.FindingsWrite)
             .WithSummary("Applies a VEX document (OpenVEX JSON, or CycloneDX with vulnerabilities; raw request body) to the findings of the project's latest SBOM version; every state change is audited.");
 
@@ -119,6 +128,25 @@ public static class SupplyChainApi
 
         var (sbom, job) = await ingestor.UploadAsync(ctx.Scope(), project, version, body.GetBuffer().AsMemory(0, (int)body.Length), null, ctx.Actor(), ct).ConfigureAwait(false);
         return TypedResults.Accepted($"/api/v1/jobs/{job.Id}", new SbomUploadDto(SbomDto.From(sbom), JobDto.From(job)));
+    }
+
+    private static async Task<Ok<IReadOnlyList<AnalysisRun>>> ListAnalysesAsync(string project, int? limit, HttpContext ctx, IStore store, CancellationToken ct)
+    {
+        var supply = store.ForTenant(ctx.Scope()).SupplyChain;
+        var p = await supply.FindProjectAsync(project, ct).ConfigureAwait(false) ?? throw new NotFoundException($"Project '{project}' was not found in this tenant.");
+        return TypedResults.Ok(await supply.ListAnalysesAsync(p.Id, Math.Clamp(limit ?? 20, 1, 500), ct).ConfigureAwait(false));
+    }
+
+    private static async Task<Ok<ComponentPageDto>> SearchComponentsAsync(string? q, bool? all, string? after, int? limit, HttpContext ctx, IStore store, CancellationToken ct)
+    {
+        if (string.IsNullOrWhiteSpace(q))
+        {
+            throw new ValidationException("q", "?q= is required: words to find in component names and purls.");
+        }
+
+        var take = Math.Clamp(limit ?? 50, 1, 500);
+        var hits = await store.ForTenant(ctx.Scope()).SupplyChain.SearchComponentsAsync(new ComponentSearch(q, all ?? false, take, after), ct).ConfigureAwait(false);
+        return TypedResults.Ok(new ComponentPageDto(hits, hits.Count == take ? hits[^1].SbomId + "|" + hits[^1].Ref : null));
     }
 
     private static async Task<Ok<VexApplyResult>> ApplyVexAsync(string project, HttpContext ctx, IStore store, CancellationToken ct)

@@ -150,7 +150,9 @@ public static class PlatformHost
         services.AddSingleton<SupplyChain.AdvisoryDatabase>();
         services.AddSingleton<SupplyChain.SbomIngestor>();
         services.AddSingleton<IJobHandler, SupplyChain.SbomAnalyseJobHandler>();
+        services.AddSingleton<IJobHandler, SupplyChain.SbomReanalyseJobHandler>();
         services.AddHostedService<SupplyChain.AdvisoryIndexLoader>();
+        services.AddHostedService<SupplyChain.ReanalysisScheduler>();
         if (options.HasRole("ingest") || options.HasRole("detect") || options.HasRole("respond") || options.HasRole("report"))
         {
             services.AddHostedService<JobRunner>();

@@ -94,6 +94,9 @@ public sealed class FeedOptions
 {
     /// <summary>Feed files to download: OSV <c>all.zip</c> per ecosystem, CISA KEV JSON, EPSS CSV.</summary>
     public List<string> Urls { get; set; } = [];
+
+    /// <summary>How often the server looks for advisory imports made by other processes, in seconds (then reloads and re-analyses).</summary>
+    public int PollSeconds { get; set; } = 60;
 }
 
 /// <summary>Outbound connection policy.</summary>

@@ -29,6 +29,12 @@ public sealed class AdvisoryDatabase(IStore store)
 
     private AdvisoryIndex _index = AdvisoryIndex.Build([]);
 
+    /// <summary>
+    /// Raised after an import that added or changed advisories (or replaced the KEV or EPSS data), once the
+    /// index has been rebuilt; handlers must not throw.
+    /// </summary>
+    public event Action<AdvisoryImportSummary>? Changed;
+
     /// <summary>The current match index.</summary>
     public AdvisoryIndex Index => Volatile.Read(ref _index);
 
@@ -188,7 +194,13 @@ public sealed class AdvisoryDatabase(IStore store)
         }
 
         await ReloadAsync(cancellationToken).ConfigureAwait(false);
-        return new AdvisoryImportSummary(advisories, inserted, updated, unchanged, kevEntries, epssScores, errors);
+        var summary = new AdvisoryImportSummary(advisories, inserted, updated, unchanged, kevEntries, epssScores, errors);
+        if (inserted + updated + kevEntries + epssScores > 0)
+        {
+            Changed?.Invoke(summary);
+        }
+
+        return summary;
     }
 
     private async Task ImportZipAsync(string path, Func<byte[], string, Task> add, IProgress<(int Done, int Total)>? progress, CancellationToken cancellationToken)

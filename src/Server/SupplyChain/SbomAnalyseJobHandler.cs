@@ -35,8 +35,8 @@ public sealed class SbomAnalyseJobHandler(AdvisoryDatabase database) : IJobHandl
 
         var findings = Analyse(database.Index, components, VexStatements(parsed), parsed.MetadataComponent?.Purl);
         await context.ReportAsync(80, $"storing {findings.Count} findings", cancellationToken).ConfigureAwait(false);
-        var (added, removed) = await supplyChain.ReplaceFindingsAsync(sbomId, findings, Actor.System("sbom.analyse"), cancellationToken).ConfigureAwait(false);
-        return $$"""{"sbom":"{{sbomId}}","components":{{components.Count}},"findings":{{findings.Count}},"new":{{added}},"resolved":{{removed}}}""";
+        var run = await supplyChain.ReplaceFindingsAsync(sbomId, findings, "upload", Actor.System("sbom.analyse"), cancellationToken).ConfigureAwait(false);
+        return $$"""{"sbom":"{{sbomId}}","analysis":"{{run.Id}}","components":{{components.Count}},"findings":{{findings.Count}},"new":{{run.Added.Count}},"resolved":{{run.Resolved.Count}}}""";
     }
 
     /// <summary>The VEX statements embedded in an SBOM (CycloneDX vulnerabilities with an analysis), as a matcher.</summary>

@@ -29,6 +29,15 @@ public abstract class SqlDialect
     /// <summary>A statement that returns "ok" when the database is intact, or null when the engine has none.</summary>
     public virtual string? IntegrityCheckSql => null;
 
+    /// <summary>
+    /// A predicate on the components table aliased <c>c</c> that is true when the component's name or purl
+    /// has every token of the text query in parameter <c>@q</c> (built by <see cref="ComponentSearchQuery"/>) as a prefix of one of its tokens.
+    /// </summary>
+    public abstract string ComponentSearchPredicate { get; }
+
+    /// <summary>The engine's text query for tokens of letters and digits (each a prefix match, all required).</summary>
+    public abstract string ComponentSearchQuery(IReadOnlyList<string> tokens);
+
     /// <summary>True when the exception is a unique-constraint violation.</summary>
     public abstract bool IsUniqueViolation(DbException exception);
 

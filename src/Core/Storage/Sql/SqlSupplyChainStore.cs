@@ -238,8 +238,9 @@ internal sealed class SqlSupplyChainStore(SqlStore store, string tenant) : ISupp
             SqlCommands.StringOrNull(r, 5), SqlCommands.StringOrNull(r, 6)), cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<(int Added, int Removed)> ReplaceFindingsAsync(string sbomId, IReadOnlyList<NewFinding> findings, Actor actor, CancellationToken cancellationToken)
+    public async Task<AnalysisRun> ReplaceFindingsAsync(string sbomId, IReadOnlyList<NewFinding> findings, string trigger, Actor actor, CancellationToken cancellationToken)
     {
+        trigger = Names.Validate(trigger, "trigger");
         await using var c = await _dialect.OpenAsync(tenant, cancellationToken).ConfigureAwait(false);
         await using var tx = await _dialect.BeginWriteAsync(c, cancellationToken).ConfigureAwait(false);
         var now = Now;
@@ -260,10 +261,12 @@ internal sealed class SqlSupplyChainStore(SqlStore store, string tenant) : ISupp
         // Triage decisions travel from the project's previous SBOM version to the same package and vulnerability.
         var previous = await PreviousSbomAsync(c, tx, sbom, cancellationToken).ConfigureAwait(false);
         var carried = new Dictionary<string, Finding>(StringComparer.Ordinal);
+        var inPrevious = new HashSet<string>(StringComparer.Ordinal);
         if (previous is not null)
         {
             foreach (var f in await ReadFindingsAsync(c, tx, "sbom_id = @s", cancellationToken, ("@s", previous.Id)).ConfigureAwait(false))
             {
+                inPrevious.Add(Key(f.Purl ?? f.ComponentRef, f.VulnerabilityId));
                 if (f.State is FindingState.Suppressed or FindingState.RiskAccepted or FindingState.FalsePositive)
                 {
                     carried[Key(f.Purl ?? f.ComponentRef, f.VulnerabilityId)] = f;
@@ -272,7 +275,9 @@ internal sealed class SqlSupplyChainStore(SqlStore store, string tenant) : ISupp
         }
 
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        var added = 0;
+        var addedList = new List<FindingKey>();
+        var resolvedList = new List<FindingKey>();
+        var resolvedKeys = new HashSet<string>(StringComparer.Ordinal);
         foreach (var f in findings)
         {
             var key = Key(f.ComponentRef, f.VulnerabilityId);
@@ -309,10 +314,12 @@ internal sealed class SqlSupplyChainStore(SqlStore store, string tenant) : ISupp
                 ("@vuln", f.VulnerabilityId), ("@aliases", aliases), ("@sev", f.Severity), ("@score", f.Score), ("@fixed", fixedVersions),
                 ("@expl", f.Explanation), ("@state", (int)state), ("@reason", reason), ("@t", Ms(now)));
             await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            added++;
+            if (!inPrevious.Contains(Key(f.Purl ?? f.ComponentRef, f.VulnerabilityId)))
+            {
+                addedList.Add(new FindingKey(f.VulnerabilityId, f.ComponentRef, f.Purl, f.Severity));
+            }
         }
 
-        var removed = 0;
         foreach (var (key, old) in existingByKey)
         {
             if (!seen.Contains(key) && old.State != FindingState.Fixed)
@@ -320,7 +327,10 @@ internal sealed class SqlSupplyChainStore(SqlStore store, string tenant) : ISupp
                 await using var update = Create(c, tx, "UPDATE findings SET state = 1, state_reason = @r, updated_at = @t WHERE tenant_id = @tenant AND id = @id",
                     ("@r", "no longer matched after the advisory data changed"), ("@t", Ms(now)), ("@tenant", tenant), ("@id", old.Id));
                 await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-                removed++;
+                if (resolvedKeys.Add(Key(old.Purl ?? old.ComponentRef, old.VulnerabilityId)))
+                {
+                    resolvedList.Add(new FindingKey(old.VulnerabilityId, old.ComponentRef, old.Purl, old.Severity));
+                }
             }
         }
 
@@ -340,14 +350,123 @@ internal sealed class SqlSupplyChainStore(SqlStore store, string tenant) : ISupp
                     await using var update = Create(c, tx, "UPDATE findings SET state = 1, state_reason = @r, updated_at = @t WHERE tenant_id = @tenant AND id = @id",
                         ("@r", $"gone in SBOM version {sbom.Label}"), ("@t", Ms(now)), ("@tenant", tenant), ("@id", f.Id));
                     await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                    if (resolvedKeys.Add(Key(f.Purl ?? f.ComponentRef, f.VulnerabilityId)))
+                    {
+                        resolvedList.Add(new FindingKey(f.VulnerabilityId, f.ComponentRef, f.Purl, f.Severity));
+                    }
                 }
             }
         }
 
+        var run = new AnalysisRun(Ids.New("ana"), sbom.ProjectId, sbomId, trigger, now, seen.Count, addedList, resolvedList);
+        await using (var insert = Create(c, tx, "INSERT INTO analyses (id, tenant_id, project_id, sbom_id, trigger, created_at, findings, added, resolved, diff) VALUES (@id, @tenant, @p, @s, @trigger, @t, @n, @a, @r, @diff)",
+            ("@id", run.Id), ("@tenant", tenant), ("@p", run.ProjectId), ("@s", sbomId), ("@trigger", trigger), ("@t", Ms(now)), ("@n", run.Findings),
+            ("@a", addedList.Count), ("@r", resolvedList.Count), ("@diff", JsonSerializer.Serialize(new AnalysisDiff([.. addedList], [.. resolvedList]), CoreJsonContext.Default.AnalysisDiff))))
+        {
+            await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         await store.AppendAuditAsync(c, tx, tenant, actor, new AuditRecord("findings.analyse", $"sbom:{sbomId}",
-            $"analysis stored {findings.Count} findings: {added} new, {removed} resolved"), cancellationToken).ConfigureAwait(false);
+            $"{trigger} analysis stored {findings.Count} findings: {addedList.Count} new, {resolvedList.Count} resolved"), cancellationToken).ConfigureAwait(false);
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return (added, removed);
+        return run;
+    }
+
+    public async Task<IReadOnlyList<AnalysisRun>> ListAnalysesAsync(string projectId, int limit, CancellationToken cancellationToken)
+    {
+        await using var c = await _dialect.OpenAsync(tenant, cancellationToken).ConfigureAwait(false);
+        await using var cmd = Create(c, null, """
+            SELECT id, project_id, sbom_id, trigger, created_at, findings, diff FROM analyses
+            WHERE tenant_id = @tenant AND project_id = @p ORDER BY created_at DESC, id DESC LIMIT @limit
+            """, ("@tenant", tenant), ("@p", projectId), ("@limit", Math.Clamp(limit, 1, 500)));
+        return await SqlStore.ReadListAsync(cmd, r =>
+        {
+            var diff = JsonSerializer.Deserialize(r.GetString(6), CoreJsonContext.Default.AnalysisDiff) ?? new AnalysisDiff([], []);
+            return new AnalysisRun(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), Time(r, 4), r.GetInt32(5), diff.Added, diff.Resolved);
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<ComponentHit>> SearchComponentsAsync(ComponentSearch query, CancellationToken cancellationToken)
+    {
+        var tokens = SearchTokens(query.Text);
+        if (tokens.Count == 0)
+        {
+            throw new ValidationException("q", "The search needs at least one word of letters or digits.");
+        }
+
+        var parameters = new List<(string, object?)> { ("@tenant", tenant), ("@q", _dialect.ComponentSearchQuery(tokens)), ("@limit", Math.Clamp(query.Limit, 1, 500)) };
+        var where = new System.Text.StringBuilder("c.tenant_id = @tenant AND ").Append(_dialect.ComponentSearchPredicate);
+        if (!query.AllVersions)
+        {
+            where.Append(" AND s.id = (SELECT s2.id FROM sbom_versions s2 WHERE s2.tenant_id = @tenant AND s2.project_id = s.project_id ORDER BY s2.uploaded_at DESC, s2.id DESC LIMIT 1)");
+        }
+
+        if (query.After is { } after)
+        {
+            var bar = after.IndexOf('|', StringComparison.Ordinal);
+            if (bar <= 0)
+            {
+                throw new ValidationException("after", "The cursor must be the 'next' value of the previous page.");
+            }
+
+            where.Append(" AND (c.sbom_id > @asbom OR (c.sbom_id = @asbom AND c.ref > @aref))");
+            parameters.Add(("@asbom", after[..bar]));
+            parameters.Add(("@aref", after[(bar + 1)..]));
+        }
+
+        await using var c = await _dialect.OpenAsync(tenant, cancellationToken).ConfigureAwait(false);
+        await using var cmd = Create(c, null, $"""
+            SELECT p.id, p.name, s.id, s.label, c.ref, c.name, c.version, c.purl
+            FROM components c
+            JOIN sbom_versions s ON s.tenant_id = @tenant AND s.id = c.sbom_id
+            JOIN projects p ON p.tenant_id = @tenant AND p.id = s.project_id
+            WHERE {where}
+            ORDER BY c.sbom_id, c.ref LIMIT @limit
+            """, [.. parameters]);
+        return await SqlStore.ReadListAsync(cmd, r => new ComponentHit(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5),
+            StringOrNull(r, 6), StringOrNull(r, 7)), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Lower-case runs of letters and digits, as both engines tokenise; at most 16, each at most 64 characters.</summary>
+    internal static List<string> SearchTokens(string? text)
+    {
+        var tokens = new List<string>();
+        if (string.IsNullOrEmpty(text))
+        {
+            return tokens;
+        }
+
+        if (text.Length > 512)
+        {
+            throw new ValidationException("q", $"The search text has {text.Length} characters; at most 512 are accepted.");
+        }
+
+        var start = -1;
+        for (var i = 0; i <= text.Length; i++)
+        {
+            if (i < text.Length && char.IsLetterOrDigit(text[i]))
+            {
+                if (start < 0)
+                {
+                    start = i;
+                }
+
+                continue;
+            }
+
+            if (start >= 0)
+            {
+                var token = text[start..i].ToLowerInvariant();
+                tokens.Add(token.Length > 64 ? token[..64] : token);
+                start = -1;
+                if (tokens.Count == 16)
+                {
+                    break;
+                }
+            }
+        }
+
+        return tokens;
     }
 
     public async Task<IReadOnlyList<Finding>> ListFindingsAsync(FindingQuery query, CancellationToken cancellationToken)
