@@ -55,6 +55,9 @@ public interface ITenantStore
     /// <summary>Projects, SBOM versions, components, dependency graph and findings of the tenant.</summary>
     SupplyChain.ISupplyChainStore SupplyChain { get; }
 
+    /// <summary>Asset inventory, risk assessments and daily risk snapshots of the tenant.</summary>
+    Risk.IRiskStore Risk { get; }
+
     /// <summary>The tenant record.</summary>
     Task<Tenant> GetTenantAsync(CancellationToken cancellationToken);
 

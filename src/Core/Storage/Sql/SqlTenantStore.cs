@@ -17,6 +17,8 @@ internal sealed class SqlTenantStore(SqlStore store, TenantScope scope) : ITenan
 
     public SupplyChain.ISupplyChainStore SupplyChain => new SqlSupplyChainStore(store, _tenant);
 
+    public Risk.IRiskStore Risk => new SqlRiskStore(store, _tenant);
+
     private DateTimeOffset Now => SqlStore.Truncate(store.ClockInternal.GetUtcNow());
 
     public async Task<Tenant> GetTenantAsync(CancellationToken cancellationToken)
