@@ -67,6 +67,7 @@ public static class CliApp
         root.Add(DetectionCommands.Detect());
         root.Add(DetectionCommands.Rules());
         root.Add(ReportCommands.Report());
+        root.Add(PlaybookCommands.Create());
         root.Add(BenchCommands.Create());
         root.Add(VersionCommand.Create());
         return root;

@@ -57,6 +57,8 @@ public interface ITenantStore
 
     /// <summary>Asset inventory, risk assessments and daily risk snapshots of the tenant.</summary>
     Risk.IRiskStore Risk { get; }
+    /// <summary>Playbooks, runs, step states, approvals and sealed secrets of the tenant.</summary>
+    Response.IResponseStore Response { get; }
 
     /// <summary>The tenant record.</summary>
     Task<Tenant> GetTenantAsync(CancellationToken cancellationToken);

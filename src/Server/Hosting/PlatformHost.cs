@@ -63,6 +63,7 @@ public static class PlatformHost
         {
             o.SerializerOptions.TypeInfoResolverChain.Insert(0, PlatformJsonContext.Default);
             o.SerializerOptions.TypeInfoResolverChain.Insert(1, SupplyChainJsonContext.Default);
+            o.SerializerOptions.TypeInfoResolverChain.Insert(2, ResponseJsonContext.Default);
         });
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
@@ -153,6 +154,7 @@ public static class PlatformHost
         services.AddSingleton<IJobHandler, SupplyChain.SbomReanalyseJobHandler>();
         services.AddHostedService<SupplyChain.AdvisoryIndexLoader>();
         services.AddHostedService<SupplyChain.ReanalysisScheduler>();
+        ResponseModule.Add(services, options, builder.Configuration);
         if (options.HasRole("ingest") || options.HasRole("detect") || options.HasRole("respond") || options.HasRole("report"))
         {
             services.AddHostedService<JobRunner>();
@@ -180,6 +182,7 @@ public static class PlatformHost
             api.MapAdministrationApi();
             api.MapOperationsApi();
             api.MapSupplyChainApi();
+            api.MapResponseApi();
         }
 
         return app;

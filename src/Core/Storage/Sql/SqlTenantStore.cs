@@ -18,6 +18,7 @@ internal sealed class SqlTenantStore(SqlStore store, TenantScope scope) : ITenan
     public SupplyChain.ISupplyChainStore SupplyChain => new SqlSupplyChainStore(store, _tenant);
 
     public Risk.IRiskStore Risk => new SqlRiskStore(store, _tenant);
+    public Response.IResponseStore Response => new SqlResponseStore(store, _tenant);
 
     private DateTimeOffset Now => SqlStore.Truncate(store.ClockInternal.GetUtcNow());
 
