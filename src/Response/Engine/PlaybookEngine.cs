@@ -309,6 +309,15 @@ public sealed partial class PlaybookEngine : IAsyncDisposable
         catch (Exception ex)
         {
             LogRunCrashed(_log, runId, ex);
+            // The run is not lost: it is marked failed with the reason and can be retried.
+            try
+            {
+                await _journal.WriteAsync(tenant, null, new RunUpdate(runId, RunState.Failed, Error: "internal error: " + ex.Message)).ConfigureAwait(false);
+            }
+            catch (Exception inner) when (inner is not OperationCanceledException)
+            {
+                LogRunCrashed(_log, runId, inner);
+            }
         }
         finally
         {

@@ -78,7 +78,7 @@ public sealed class Expression
         JsonObject o => o.Count > 0,
         JsonValue j when j.GetValueKind() == JsonValueKind.True => true,
         JsonValue j when j.GetValueKind() == JsonValueKind.False => false,
-        JsonValue j when j.GetValueKind() == JsonValueKind.Number => j.GetValue<double>() != 0,
+        JsonValue j when j.GetValueKind() == JsonValueKind.Number => Number(j) != 0,
         JsonValue j when j.GetValueKind() == JsonValueKind.String => j.GetValue<string>().Length > 0,
         _ => true,
     };
@@ -199,7 +199,7 @@ public sealed class Expression
             var v = argument.Eval(roots);
             return name switch
             {
-                "length" => JsonValue.Create(v switch { JsonArray a => a.Count, JsonObject o => o.Count, _ => AsString(v)?.Length ?? 0 }),
+                "length" => JsonValue.Create((double)(v switch { JsonArray a => a.Count, JsonObject o => o.Count, _ => AsString(v)?.Length ?? 0 })),
                 "lower" => AsString(v) is { } s ? JsonValue.Create(s.ToLowerInvariant()) : null,
                 "upper" => AsString(v) is { } u ? JsonValue.Create(u.ToUpperInvariant()) : null,
                 "exists" => JsonValue.Create(v is not null),
@@ -222,7 +222,7 @@ public sealed class Expression
             var kb = vb.GetValueKind();
             if (ka == JsonValueKind.Number && kb == JsonValueKind.Number)
             {
-                return va.GetValue<double>() == vb.GetValue<double>();
+                return Number(va) == Number(vb);
             }
 
             if (ka == JsonValueKind.String && kb == JsonValueKind.String)
@@ -236,13 +236,17 @@ public sealed class Expression
         return JsonNode.DeepEquals(a, b);
     }
 
+    /// <summary>A JSON number as a double, whatever CLR type backs it.</summary>
+    internal static double Number(JsonValue v) =>
+        v.TryGetValue<double>(out var d) ? d : double.Parse(v.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture);
+
     private static int? Order(JsonNode? a, JsonNode? b)
     {
         if (a is JsonValue va && b is JsonValue vb)
         {
             if (va.GetValueKind() == JsonValueKind.Number && vb.GetValueKind() == JsonValueKind.Number)
             {
-                return va.GetValue<double>().CompareTo(vb.GetValue<double>());
+                return Number(va).CompareTo(Number(vb));
             }
 
             if (va.GetValueKind() == JsonValueKind.String && vb.GetValueKind() == JsonValueKind.String)
@@ -258,7 +262,7 @@ public sealed class Expression
     private static string? AsString(JsonNode? v) => v is JsonValue j ? j.GetValueKind() switch
     {
         JsonValueKind.String => j.GetValue<string>(),
-        JsonValueKind.Number => j.GetValue<double>().ToString(CultureInfo.InvariantCulture),
+        JsonValueKind.Number => j.ToJsonString(),
         JsonValueKind.True => "true",
         JsonValueKind.False => "false",
         _ => null,

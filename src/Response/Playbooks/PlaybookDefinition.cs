@@ -107,6 +107,9 @@ public abstract class StepDefinition
     /// <summary>Steps in the same list that must finish first.</summary>
     public List<string> Needs { get; init; } = [];
 
+    /// <summary>True when the step declares <c>needs</c> (even empty); otherwise it follows the step before it.</summary>
+    public bool DeclaresNeeds { get; init; }
+
     /// <summary>Retries.</summary>
     public RetryPolicy Retry { get; init; } = RetryPolicy.None;
 

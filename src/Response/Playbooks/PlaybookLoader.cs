@@ -345,7 +345,7 @@ public sealed class PlaybookLoader(ActionRegistry actions)
         foreach (var s in steps)
         {
             byId.TryAdd(s.Id, s);
-            hasNeeds |= s.Needs.Count > 0;
+            hasNeeds |= s.DeclaresNeeds;
         }
 
         if (!hasNeeds)
@@ -358,7 +358,7 @@ public sealed class PlaybookLoader(ActionRegistry actions)
         {
             var s = steps[i];
             var d = new List<string>();
-            if (s.Needs.Count > 0)
+            if (s.DeclaresNeeds)
             {
                 foreach (var n in s.Needs)
                 {
@@ -509,7 +509,7 @@ public sealed class PlaybookLoader(ActionRegistry actions)
                     var withNode = m.Get("with");
                     var with = withNode is null ? new ConfigMap([]) : ReadConfig(ctx, withNode, path + ".with");
                     CheckActionConfig(ctx, action.Spec, withNode ?? m, with, path + ".with");
-                    return new ActionStep { Id = id, Line = m.Line, Column = m.Column, Needs = needs, Retry = retry, Timeout = timeout, OnFailure = onFailure, ContinueOnError = continueOnError, Action = action, With = with };
+                    return new ActionStep { Id = id, Line = m.Line, Column = m.Column, Needs = needs, DeclaresNeeds = m.Get("needs") is not null, Retry = retry, Timeout = timeout, OnFailure = onFailure, ContinueOnError = continueOnError, Action = action, With = with };
                 }
 
             case "if":
@@ -523,7 +523,7 @@ public sealed class PlaybookLoader(ActionRegistry actions)
                         ctx.Error(m, path, "a condition step needs 'then' or 'else'");
                     }
 
-                    return expr is null ? null : new ConditionStep { Id = id, Line = m.Line, Column = m.Column, Needs = needs, Retry = retry, Timeout = timeout, OnFailure = onFailure, ContinueOnError = continueOnError, If = expr, Then = then, Else = els };
+                    return expr is null ? null : new ConditionStep { Id = id, Line = m.Line, Column = m.Column, Needs = needs, DeclaresNeeds = m.Get("needs") is not null, Retry = retry, Timeout = timeout, OnFailure = onFailure, ContinueOnError = continueOnError, If = expr, Then = then, Else = els };
                 }
 
             case "parallel":
@@ -546,7 +546,7 @@ public sealed class PlaybookLoader(ActionRegistry actions)
                         }
                     }
 
-                    return new ParallelStep { Id = id, Line = m.Line, Column = m.Column, Needs = needs, Retry = retry, Timeout = timeout, OnFailure = onFailure, ContinueOnError = continueOnError, Branches = branches };
+                    return new ParallelStep { Id = id, Line = m.Line, Column = m.Column, Needs = needs, DeclaresNeeds = m.Get("needs") is not null, Retry = retry, Timeout = timeout, OnFailure = onFailure, ContinueOnError = continueOnError, Branches = branches };
                 }
 
             case "foreach":
@@ -561,14 +561,14 @@ public sealed class PlaybookLoader(ActionRegistry actions)
 
                     var concurrency = m.Get("concurrency") is { } cn ? Int(ctx, cn, path + ".concurrency", 1, 64) ?? 1 : 1;
                     var maxItems = m.Get("max_items") is { } mi ? Int(ctx, mi, path + ".max_items", 1, 10_000) ?? 1000 : 1000;
-                    return items is null ? null : new ForeachStep { Id = id, Line = m.Line, Column = m.Column, Needs = needs, Retry = retry, Timeout = timeout, OnFailure = onFailure, ContinueOnError = continueOnError, Items = items, Steps = steps, Concurrency = concurrency, MaxItems = maxItems };
+                    return items is null ? null : new ForeachStep { Id = id, Line = m.Line, Column = m.Column, Needs = needs, DeclaresNeeds = m.Get("needs") is not null, Retry = retry, Timeout = timeout, OnFailure = onFailure, ContinueOnError = continueOnError, Items = items, Steps = steps, Concurrency = concurrency, MaxItems = maxItems };
                 }
 
             case "wait":
                 {
                     CheckKeys(ctx, m, path, [.. CommonStepKeys, "wait"]);
                     var d = Duration(ctx, m.Get("wait")!, path + ".wait");
-                    return new WaitStep { Id = id, Line = m.Line, Column = m.Column, Needs = needs, Retry = retry, Timeout = timeout, OnFailure = onFailure, ContinueOnError = continueOnError, Duration = d ?? TimeSpan.Zero };
+                    return new WaitStep { Id = id, Line = m.Line, Column = m.Column, Needs = needs, DeclaresNeeds = m.Get("needs") is not null, Retry = retry, Timeout = timeout, OnFailure = onFailure, ContinueOnError = continueOnError, Duration = d ?? TimeSpan.Zero };
                 }
 
             default:
@@ -610,7 +610,7 @@ public sealed class PlaybookLoader(ActionRegistry actions)
                     var message = am.Get("message") is { } msg ? ParseTemplate(ctx, msg, path + ".approval.message") : Template.Parse("Approval requested");
                     return new ApprovalStep
                     {
-                        Id = id, Line = m.Line, Column = m.Column, Needs = needs, Retry = retry, Timeout = timeout, OnFailure = onFailure, ContinueOnError = continueOnError,
+                        Id = id, Line = m.Line, Column = m.Column, Needs = needs, DeclaresNeeds = m.Get("needs") is not null, Retry = retry, Timeout = timeout, OnFailure = onFailure, ContinueOnError = continueOnError,
                         Approvers = approvers, DecisionTimeout = to ?? TimeSpan.FromHours(1), OnTimeout = onTimeout, Message = message ?? Template.Parse("Approval requested"),
                     };
                 }

@@ -156,7 +156,7 @@ public sealed class Template
                 return v.GetValueKind() switch
                 {
                     JsonValueKind.String => new StringValue(v.GetValue<string>()),
-                    JsonValueKind.Number => NumberValue.Create(v.GetValue<decimal>()),
+                    JsonValueKind.Number => NumberValue.Create(decimal.TryParse(v.ToJsonString(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d) ? d : 0m),
                     JsonValueKind.True => BooleanValue.True,
                     JsonValueKind.False => BooleanValue.False,
                     _ => NilValue.Instance,
