@@ -203,16 +203,26 @@ internal static class PlaybookCommands
         {
             list.Add(new JsonObject
             {
-                ["key"] = s.Key, ["kind"] = s.Kind, ["state"] = s.State.Name(), ["attempts"] = s.Attempts,
+                ["key"] = s.Key,
+                ["kind"] = s.Kind,
+                ["state"] = s.State.Name(),
+                ["attempts"] = s.Attempts,
                 ["duration_ms"] = s.FinishedAt is { } f ? (long)(f - s.StartedAt).TotalMilliseconds : null,
-                ["input"] = Parse(s.Input), ["output"] = Parse(s.Output), ["error"] = s.Error,
+                ["input"] = Parse(s.Input),
+                ["output"] = Parse(s.Output),
+                ["error"] = s.Error,
             });
         }
 
         return new JsonObject
         {
-            ["id"] = run.Id, ["playbook"] = run.PlaybookName, ["state"] = run.State.Name(), ["dry_run"] = run.DryRun, ["error"] = run.Error,
-            ["outputs"] = Parse(run.Outputs), ["steps"] = list,
+            ["id"] = run.Id,
+            ["playbook"] = run.PlaybookName,
+            ["state"] = run.State.Name(),
+            ["dry_run"] = run.DryRun,
+            ["error"] = run.Error,
+            ["outputs"] = Parse(run.Outputs),
+            ["steps"] = list,
         };
     }
 

@@ -239,8 +239,14 @@ internal sealed class RunExecutor
                 {
                     output = await step.Action.ExecuteAsync(new ActionContext
                     {
-                        Config = config, IdempotencyKey = idempotencyKey, RunId = _run.Id, StepKey = key, PlaybookName = _def.Name, Tenant = _tenant,
-                        Outbound = _engine.Outbound, Actor = _actor,
+                        Config = config,
+                        IdempotencyKey = idempotencyKey,
+                        RunId = _run.Id,
+                        StepKey = key,
+                        PlaybookName = _def.Name,
+                        Tenant = _tenant,
+                        Outbound = _engine.Outbound,
+                        Actor = _actor,
                     }, timeout.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (!_ct.IsCancellationRequested)
@@ -454,7 +460,8 @@ internal sealed class RunExecutor
         {
             await CompleteAsync(step, scope, key, StepState.Succeeded, Now, 1, null, new JsonObject
             {
-                ["dry_run"] = true, ["approved"] = true,
+                ["dry_run"] = true,
+                ["approved"] = true,
                 ["would"] = $"request approval from {(step.Approvers.Count == 0 ? "anyone with approvals:decide" : string.Join(", ", step.Approvers))} within {step.DecisionTimeout}: {message}",
             }, null, []).ConfigureAwait(false);
             return Outcome.Succeeded;
@@ -482,7 +489,10 @@ internal sealed class RunExecutor
             case ApprovalState.Rejected:
                 await CompleteAsync(step, scope, key, StepState.Succeeded, started, 1, null, new JsonObject
                 {
-                    ["approval_id"] = approval.Id, ["approved"] = approval.State == ApprovalState.Approved, ["decided_by"] = approval.DecidedBy, ["comment"] = approval.Comment,
+                    ["approval_id"] = approval.Id,
+                    ["approved"] = approval.State == ApprovalState.Approved,
+                    ["decided_by"] = approval.DecidedBy,
+                    ["comment"] = approval.Comment,
                 }, null, []).ConfigureAwait(false);
                 return Outcome.Succeeded;
             default:
@@ -493,7 +503,10 @@ internal sealed class RunExecutor
 
                 await CompleteAsync(step, scope, key, StepState.Succeeded, started, 1, null, new JsonObject
                 {
-                    ["approval_id"] = approval.Id, ["approved"] = step.OnTimeout == "approve", ["decided_by"] = "timeout", ["comment"] = $"expired; on_timeout: {step.OnTimeout}",
+                    ["approval_id"] = approval.Id,
+                    ["approved"] = step.OnTimeout == "approve",
+                    ["decided_by"] = "timeout",
+                    ["comment"] = $"expired; on_timeout: {step.OnTimeout}",
                 }, null, []).ConfigureAwait(false);
                 return Outcome.Succeeded;
         }

@@ -610,8 +610,19 @@ public sealed class PlaybookLoader(ActionRegistry actions)
                     var message = am.Get("message") is { } msg ? ParseTemplate(ctx, msg, path + ".approval.message") : Template.Parse("Approval requested");
                     return new ApprovalStep
                     {
-                        Id = id, Line = m.Line, Column = m.Column, Needs = needs, DeclaresNeeds = m.Get("needs") is not null, Retry = retry, Timeout = timeout, OnFailure = onFailure, ContinueOnError = continueOnError,
-                        Approvers = approvers, DecisionTimeout = to ?? TimeSpan.FromHours(1), OnTimeout = onTimeout, Message = message ?? Template.Parse("Approval requested"),
+                        Id = id,
+                        Line = m.Line,
+                        Column = m.Column,
+                        Needs = needs,
+                        DeclaresNeeds = m.Get("needs") is not null,
+                        Retry = retry,
+                        Timeout = timeout,
+                        OnFailure = onFailure,
+                        ContinueOnError = continueOnError,
+                        Approvers = approvers,
+                        DecisionTimeout = to ?? TimeSpan.FromHours(1),
+                        OnTimeout = onTimeout,
+                        Message = message ?? Template.Parse("Approval requested"),
                     };
                 }
         }
