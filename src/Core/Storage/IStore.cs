@@ -60,6 +60,9 @@ public interface ITenantStore
     /// <summary>Playbooks, runs, step states, approvals and sealed secrets of the tenant.</summary>
     Response.IResponseStore Response { get; }
 
+    /// <summary>Alerts, incidents, rule settings and correlation checkpoints of the tenant.</summary>
+    Alerts.IAlertStore Alerts { get; }
+
     /// <summary>The tenant record.</summary>
     Task<Tenant> GetTenantAsync(CancellationToken cancellationToken);
 

@@ -20,6 +20,8 @@ internal sealed class SqlTenantStore(SqlStore store, TenantScope scope) : ITenan
     public Risk.IRiskStore Risk => new SqlRiskStore(store, _tenant);
     public Response.IResponseStore Response => new SqlResponseStore(store, _tenant);
 
+    public Alerts.IAlertStore Alerts => new SqlAlertStore(store, _tenant);
+
     private DateTimeOffset Now => SqlStore.Truncate(store.ClockInternal.GetUtcNow());
 
     public async Task<Tenant> GetTenantAsync(CancellationToken cancellationToken)
