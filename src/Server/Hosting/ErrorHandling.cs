@@ -51,6 +51,7 @@ internal static partial class ErrorHandling
     internal static (int Status, string Title, string Detail) Map(Exception ex) => ex switch
     {
         ValidationException v => (400, "Invalid request", v.Message),
+        Detection.RequestTooLargeException t => (413, "Request body too large", t.Message),
         BadHttpRequestException { StatusCode: 413 } => (413, "Request body too large", "The request body exceeds the configured limit (Limits:MaxRequestBodyBytes)."),
         BadHttpRequestException { InnerException: JsonException json } => (400, "Malformed JSON", DescribeJson(json)),
         BadHttpRequestException b when b.Message.Contains("JSON", StringComparison.OrdinalIgnoreCase) => (400, "Malformed JSON", b.Message),

@@ -64,6 +64,7 @@ public static class PlatformHost
             o.SerializerOptions.TypeInfoResolverChain.Insert(0, PlatformJsonContext.Default);
             o.SerializerOptions.TypeInfoResolverChain.Insert(1, SupplyChainJsonContext.Default);
             o.SerializerOptions.TypeInfoResolverChain.Insert(2, ResponseJsonContext.Default);
+            o.SerializerOptions.TypeInfoResolverChain.Insert(3, DetectionApiJsonContext.Default);
         });
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
@@ -155,6 +156,26 @@ public static class PlatformHost
         services.AddHostedService<SupplyChain.AdvisoryIndexLoader>();
         services.AddHostedService<SupplyChain.ReanalysisScheduler>();
         ResponseModule.Add(services, options, builder.Configuration);
+        services.AddSingleton(options.Detection);
+        services.AddSingleton(sp => new Detection.AttackLibrary(options.DataDir, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<Detection.DetectionPipeline>();
+        if (options.HasRole("detect"))
+        {
+            services.AddHostedService<Detection.DetectionService>();
+        }
+
+        if (options.HasRole("ingest"))
+        {
+            if (options.Detection.Syslog.Enabled)
+            {
+                services.AddHostedService<Detection.SyslogSource>();
+            }
+
+            if (options.Detection.FileTail.Paths.Count > 0)
+            {
+                services.AddHostedService<Detection.FileTailSource>();
+            }
+        }
         if (options.HasRole("ingest") || options.HasRole("detect") || options.HasRole("respond") || options.HasRole("report"))
         {
             services.AddHostedService<JobRunner>();
@@ -183,6 +204,7 @@ public static class PlatformHost
             api.MapOperationsApi();
             api.MapSupplyChainApi();
             api.MapResponseApi();
+            api.MapDetectionApi();
         }
 
         return app;

@@ -30,6 +30,9 @@ public sealed class PlatformOptions
     /// <summary>Outbound connection policy (SSRF guard).</summary>
     public OutboundOptions Outbound { get; set; } = new();
 
+    /// <summary>Event ingestion and detection.</summary>
+    public Detection.DetectionOptions Detection { get; set; } = new();
+
     /// <summary>Load the demo data set on start.</summary>
     public bool Demo { get; set; }
 
