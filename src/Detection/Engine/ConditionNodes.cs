@@ -6,30 +6,28 @@ namespace McpSecurity.Detection.Engine;
 /// </summary>
 internal ref struct EvalContext
 {
-    public Span<ulong> Bits;
-    public Span<ulong> Computed;
+    public PredicateBits Bits;
+    public PredicateBits Computed;
     public RuleGroup Group;
     public EventIndex Index;
 
     /// <summary>Reads a predicate, evaluating it first when it is tested one by one and not yet known.</summary>
     public bool Get(int id)
     {
-        var mask = 1UL << (id & 63);
-        var w = id >> 6;
-        if ((Bits[w] & mask) != 0)
+        if (Bits.Get(id))
         {
             return true;
         }
 
-        if ((Computed[w] & mask) != 0 || !Group.IsOther(id))
+        if (Computed.Get(id) || !Group.IsOther(id))
         {
             return false;
         }
 
-        Computed[w] |= mask;
+        Computed.Set(id);
         if (Group.EvaluateOther(id, Index))
         {
-            Bits[w] |= mask;
+            Bits.Set(id);
             return true;
         }
 
@@ -37,16 +35,66 @@ internal ref struct EvalContext
     }
 }
 
+/// <summary>Trigger predicates of which one is true whenever a condition is (see <see cref="CondNode.FindNecessary"/>).</summary>
+/// <param name="Cost">Estimated probability that any of them is true.</param>
+/// <param name="Ids">The trigger predicate ids.</param>
+internal sealed record Necessary(double Cost, int[] Ids)
+{
+    public static Necessary? Of(int trigger, Func<int, double> cost) => trigger < 0 ? null : new Necessary(cost(trigger), [trigger]);
+}
+
 /// <summary>A compiled rule condition evaluated over the predicate bitset of its group.</summary>
 internal abstract class CondNode
 {
-    public abstract bool Eval(ReadOnlySpan<ulong> bits);
+    public abstract bool Eval(PredicateBits bits);
 
     /// <summary>Evaluates with on-demand predicates (see <see cref="EvalContext"/>).</summary>
     public abstract bool Eval(ref EvalContext ctx);
 
     /// <summary>Three-valued evaluation (null = unknown) used at compile time to decide which rules can be skipped.</summary>
     public abstract bool? Tri(Func<int, bool?> bit);
+
+    /// <summary>
+    /// A set of trigger predicates at least one of which is true whenever this condition is true, chosen to be
+    /// cheap (low estimated probability of being true), or null when no such set exists (the condition can
+    /// hold through negations or predicates without a literal). <paramref name="trigger"/> maps a predicate to
+    /// the literal predicate it implies (itself for literals) or -1; <paramref name="cost"/> estimates how often
+    /// a trigger is true.
+    /// </summary>
+    public abstract Necessary? FindNecessary(Func<int, int> trigger, Func<int, double> cost);
+
+    protected static Necessary? Cheapest(IEnumerable<Necessary?> options)
+    {
+        Necessary? best = null;
+        foreach (var o in options)
+        {
+            if (o is not null && (best is null || o.Cost < best.Cost))
+            {
+                best = o;
+            }
+        }
+
+        return best;
+    }
+
+    protected static Necessary? Union(IReadOnlyList<Necessary?> parts)
+    {
+        var ids = new HashSet<int>();
+        double cost = 0;
+        foreach (var p in parts)
+        {
+            if (p is null)
+            {
+                return null;
+            }
+
+            ids.UnionWith(p.Ids);
+
+            cost += p.Cost;
+        }
+
+        return new Necessary(cost, [.. ids]);
+    }
 
     protected static bool? AnyOf(IEnumerable<bool?> values)
     {
@@ -80,7 +128,7 @@ internal abstract class CondNode
         return unknown ? null : true;
     }
 
-    protected static bool Bit(ReadOnlySpan<ulong> bits, int id) => (bits[id >> 6] & (1UL << (id & 63))) != 0;
+    protected static bool Bit(PredicateBits bits, int id) => bits.Get(id);
 }
 
 /// <summary>True when any listed predicate holds.</summary>
@@ -90,7 +138,10 @@ internal sealed class AnyBitNode(int[] ids) : CondNode
 
     public override bool? Tri(Func<int, bool?> bit) => AnyOf(Ids.Select(bit));
 
-    public override bool Eval(ReadOnlySpan<ulong> bits)
+    public override Necessary? FindNecessary(Func<int, int> trigger, Func<int, double> cost) =>
+        Union([.. Ids.Select(id => Necessary.Of(trigger(id), cost))]);
+
+    public override bool Eval(PredicateBits bits)
     {
         foreach (var id in Ids)
         {
@@ -121,7 +172,11 @@ internal sealed class AnyBitNode(int[] ids) : CondNode
 internal sealed class AllBitsNode(int[] ids) : CondNode
 {
     public override bool? Tri(Func<int, bool?> bit) => AllOf(ids.Select(bit));
-    public override bool Eval(ReadOnlySpan<ulong> bits)
+
+    public override Necessary? FindNecessary(Func<int, int> trigger, Func<int, double> cost) =>
+        Cheapest(ids.Select(id => Necessary.Of(trigger(id), cost)));
+
+    public override bool Eval(PredicateBits bits)
     {
         foreach (var id in ids)
         {
@@ -151,7 +206,11 @@ internal sealed class AllBitsNode(int[] ids) : CondNode
 internal sealed class AndNode(CondNode[] items) : CondNode
 {
     public override bool? Tri(Func<int, bool?> bit) => AllOf(items.Select(i => i.Tri(bit)));
-    public override bool Eval(ReadOnlySpan<ulong> bits)
+
+    public override Necessary? FindNecessary(Func<int, int> trigger, Func<int, double> cost) =>
+        Cheapest(items.Select(i => i.FindNecessary(trigger, cost)));
+
+    public override bool Eval(PredicateBits bits)
     {
         foreach (var item in items)
         {
@@ -181,7 +240,11 @@ internal sealed class AndNode(CondNode[] items) : CondNode
 internal sealed class OrNode(CondNode[] items) : CondNode
 {
     public override bool? Tri(Func<int, bool?> bit) => AnyOf(items.Select(i => i.Tri(bit)));
-    public override bool Eval(ReadOnlySpan<ulong> bits)
+
+    public override Necessary? FindNecessary(Func<int, int> trigger, Func<int, double> cost) =>
+        Union([.. items.Select(i => i.FindNecessary(trigger, cost))]);
+
+    public override bool Eval(PredicateBits bits)
     {
         foreach (var item in items)
         {
@@ -210,15 +273,45 @@ internal sealed class OrNode(CondNode[] items) : CondNode
 
 internal sealed class NotNode(CondNode item) : CondNode
 {
-    public override bool Eval(ReadOnlySpan<ulong> bits) => !item.Eval(bits);
+    public override bool Eval(PredicateBits bits) => !item.Eval(bits);
 
     public override bool Eval(ref EvalContext ctx) => !item.Eval(ref ctx);
 
     public override bool? Tri(Func<int, bool?> bit) => item.Tri(bit) is { } v ? !v : null;
+
+    public override Necessary? FindNecessary(Func<int, int> trigger, Func<int, double> cost) => null;
+
 }
 
 internal sealed class AtLeastNode(int count, CondNode[] items) : CondNode
 {
+    public override Necessary? FindNecessary(Func<int, int> trigger, Func<int, double> cost)
+    {
+        // With at least 'count' of n items true, any n - count + 1 of them include a true one: take the cheapest.
+        if (count < 1)
+        {
+            return null;
+        }
+
+        var need = items.Length - count + 1;
+        var found = new List<Necessary>();
+        foreach (var item in items)
+        {
+            if (item.FindNecessary(trigger, cost) is { } n)
+            {
+                found.Add(n);
+            }
+        }
+
+        if (found.Count < need)
+        {
+            return null;
+        }
+
+        found.Sort((a, b) => a.Cost.CompareTo(b.Cost));
+        return Union(found.GetRange(0, need));
+    }
+
     public override bool? Tri(Func<int, bool?> bit)
     {
         int yes = 0, unknown = 0;
@@ -233,7 +326,7 @@ internal sealed class AtLeastNode(int count, CondNode[] items) : CondNode
 
         return yes >= count ? true : yes + unknown < count ? false : null;
     }
-    public override bool Eval(ReadOnlySpan<ulong> bits)
+    public override bool Eval(PredicateBits bits)
     {
         var n = 0;
         foreach (var item in items)

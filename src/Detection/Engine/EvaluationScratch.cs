@@ -11,9 +11,9 @@ internal sealed class EvaluationScratch
 
     public EventIndex Index { get; } = new();
 
-    public ulong[] Bits { get; private set; } = [];
+    public PredicateBits Bits { get; } = new();
 
-    public ulong[] Computed { get; private set; } = [];
+    public PredicateBits Computed { get; } = new();
 
     public int[] RuleStamp { get; private set; } = [];
 
@@ -47,11 +47,8 @@ internal sealed class EvaluationScratch
             MatchedSources = new int[sources];
         }
 
-        if (Bits.Length < words)
-        {
-            Bits = new ulong[words];
-            Computed = new ulong[words];
-        }
+        Bits.EnsureCapacity(words);
+        Computed.EnsureCapacity(words);
 
         if (RuleStamp.Length < rules)
         {

@@ -284,6 +284,21 @@ internal sealed class EventIndex
         _slotTail[slot] = n;
     }
 
+    /// <summary>Shrinks the buffers to what the current event uses (for an index kept with a prepared event).</summary>
+    public void TrimExcess()
+    {
+        Array.Resize(ref _raw, _chars);
+        Array.Resize(ref _lower, _chars);
+        Array.Resize(ref _valStart, ValueCount);
+        Array.Resize(ref _valLen, ValueCount);
+        Array.Resize(ref _valNull, ValueCount);
+        Array.Resize(ref _nodeValue, _nodes);
+        Array.Resize(ref _nodeNext, _nodes);
+        _path = [];
+        _lenStack = [];
+        _arrStack = [];
+    }
+
     private void EnsurePath(int length)
     {
         if (length > _path.Length)

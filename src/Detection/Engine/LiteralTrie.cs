@@ -23,9 +23,6 @@ internal sealed class LiteralTrie
 {
     private const int AsciiRoot = 128;
 
-    /// <summary>Up to this many patterns, a vectorised search skips text that holds none of them.</summary>
-    private const int MaxPrefilterPatterns = 48;
-
     private readonly TrieMode _mode;
     private readonly int[] _rootAscii;
     private readonly int[] _edgeStart;
@@ -140,7 +137,7 @@ internal sealed class LiteralTrie
         }
 
         _rootOutputs = _outCount[0] > 0;
-        if (mode == TrieMode.Contains && !_rootOutputs && patterns.Count <= MaxPrefilterPatterns)
+        if (mode == TrieMode.Contains && !_rootOutputs)
         {
             // Vectorised multi-string search finds the first possible match; the automaton starts there.
             var distinct = new HashSet<string>(StringComparer.Ordinal);
@@ -180,7 +177,7 @@ internal sealed class LiteralTrie
     }
 
     /// <summary>Sets the bit of every predicate whose pattern matches <paramref name="text"/>.</summary>
-    public void Search(ReadOnlySpan<char> text, Span<ulong> bits)
+    public void Search(ReadOnlySpan<char> text, PredicateBits bits)
     {
         if (_rootOutputs)
         {
@@ -190,20 +187,22 @@ internal sealed class LiteralTrie
         switch (_mode)
         {
             case TrieMode.Contains:
-                if (_first is not null)
+                var s = 0;
+                for (var i = 0; i < text.Length; i++)
                 {
-                    var start = text.IndexOfAny(_first);
-                    if (start < 0)
+                    if (s == 0 && _first is not null)
                     {
-                        return;
+                        // No partial match in progress: jump to the next place where some pattern occurs whole.
+                        var skip = text[i..].IndexOfAny(_first);
+                        if (skip < 0)
+                        {
+                            break;
+                        }
+
+                        i += skip;
                     }
 
-                    text = text[start..];
-                }
-
-                var s = 0;
-                foreach (var c in text)
-                {
+                    var c = text[i];
                     while (true)
                     {
                         var t = Next(s, c);
@@ -255,13 +254,12 @@ internal sealed class LiteralTrie
         }
     }
 
-    private void Emit(int state, Span<ulong> bits)
+    private void Emit(int state, PredicateBits bits)
     {
         var end = _outStart[state] + _outCount[state];
         for (var i = _outStart[state]; i < end; i++)
         {
-            var id = _outputs[i];
-            bits[id >> 6] |= 1UL << (id & 63);
+            bits.Set(_outputs[i]);
         }
     }
 }

@@ -35,12 +35,8 @@ internal sealed class SlotMatcher
     private bool _hasEquals;
 
     public int Slot { get; init; }
-    public static bool SkipC = Environment.GetEnvironmentVariable("SKIPC") == "1";
-    public static bool SkipP = Environment.GetEnvironmentVariable("SKIPP") == "1";
-    public static bool SkipS = Environment.GetEnvironmentVariable("SKIPS") == "1";
-    public static bool SkipE = Environment.GetEnvironmentVariable("SKIPE") == "1";
 
-    public LiteralTrie? Contains { get; set; }
+    public SubstringMatcher? Contains { get; set; }
 
     public LiteralTrie? Prefix { get; set; }
 
@@ -52,19 +48,19 @@ internal sealed class SlotMatcher
         _equalsLookup = map.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
-    public void SearchLiterals(ReadOnlySpan<char> lower, Span<ulong> bits)
+    public void SearchLiterals(ReadOnlySpan<char> lower, PredicateBits bits)
     {
-        if (!SkipE && _hasEquals && _equalsLookup.TryGetValue(lower, out var ids))
+        if (_hasEquals && _equalsLookup.TryGetValue(lower, out var ids))
         {
             foreach (var id in ids)
             {
-                bits[id >> 6] |= 1UL << (id & 63);
+                bits.Set(id);
             }
         }
 
-        if (!SkipC) Contains?.Search(lower, bits);
-        if (!SkipP) Prefix?.Search(lower, bits);
-        if (!SkipS) Suffix?.Search(lower, bits);
+        Contains?.Search(lower, bits);
+        Prefix?.Search(lower, bits);
+        Suffix?.Search(lower, bits);
     }
 }
 
@@ -85,7 +81,6 @@ internal sealed class RuleGroup
     private int[] _absence = [];
     private int[] _always = [];
     private bool[] _isOther = [];
-    private readonly HashSet<int> _negative = [];
     private ulong[] _triggers = [];
 
     public RuleGroup(SigmaLogSource logSource) => LogSource = logSource;
@@ -126,10 +121,6 @@ internal sealed class RuleGroup
         var positives = new HashSet<int>();
         var negatives = new HashSet<int>();
         var condition = CompileExpr(rule.Detection.Condition, selections, negated: false, positives, negatives);
-        foreach (var id in negatives)
-        {
-            _negative.Add(id);
-        }
 
         var positiveList = new List<int>(positives);
         positiveList.Sort();
@@ -203,38 +194,113 @@ internal sealed class RuleGroup
     }
 
     /// <summary>Registers fields and builds the per-field matchers. Call once, after every rule is added.</summary>
+    /// <remarks>
+    /// Each rule gets a trigger set: literal predicates of which one is true whenever the rule matches, chosen
+    /// to be as rarely true as possible (see <see cref="CondNode.FindNecessary"/> and <see cref="EstimateCost"/>).
+    /// Only triggers are searched for every event (hash lookups and tries per field); a rule whose trigger is
+    /// true becomes a candidate and the rest of its predicates are computed on demand while its condition is
+    /// evaluated. Regexes and globs contribute the literal they imply (a required substring, the longest glob
+    /// segment) as a hidden trigger. Rules without any trigger set (their condition can hold through a
+    /// negation alone) are evaluated for every event.
+    /// </remarks>
     public void Seal(FieldRegistry registry)
     {
+        var baseCount = _predicates.Count;
+        var triggerOf = new int[baseCount];
+        for (var id = 0; id < baseCount; id++)
+        {
+            var p = _predicates[id];
+            if (IsSearchable(p))
+            {
+                triggerOf[id] = id;
+            }
+            else if (ImpliedLiteral(p) is { } implied)
+            {
+                triggerOf[id] = _predicates.Count;
+                _predicates.Add(implied);
+                _predicateRule.Add(_predicateRule[id]);
+            }
+            else
+            {
+                triggerOf[id] = -1;
+            }
+        }
+
         var count = _predicates.Count;
         Words = Math.Max(1, (count + 63) / 64);
         _slotOf = new int[count];
         _refSlotOf = new int[count];
         _ownerOf = [.. _predicateRule];
-        var bySlot = new SortedDictionary<int, List<int>>();
-        var absence = new List<int>();
-        var keywordIds = new List<int>();
         _isOther = new bool[count];
+        var costs = new double[count];
         for (var id = 0; id < count; id++)
         {
             var p = _predicates[id];
             _slotOf[id] = p.Field is null ? -1 : registry.GetOrAdd(p.Field);
             _refSlotOf[id] = p.RefField is null ? -1 : registry.GetOrAdd(p.RefField);
+            costs[id] = EstimateCost(p);
+        }
+
+        var isTrigger = new bool[count];
+        var always = new List<int>();
+        _triggers = new ulong[Words];
+        for (var r = 0; r < _rules.Count; r++)
+        {
+            var rule = _rules[r];
+            var necessary = rule.Condition.FindNecessary(id => id < baseCount ? triggerOf[id] : -1, id => costs[id]);
+            rule.Eager = necessary is null;
+            if (necessary is null)
+            {
+                always.Add(r);
+                continue;
+            }
+
+            foreach (var id in necessary.Ids)
+            {
+                isTrigger[id] = true;
+                _triggers[id >> 6] |= 1UL << (id & 63);
+            }
+        }
+
+        _always = [.. always];
+
+        // Triggers are searched per field; Null/Exists tests are cheap and always run; everything else is on demand.
+        var bySlot = new SortedDictionary<int, List<int>>();
+        var absence = new List<int>();
+        var keywordIds = new List<int>();
+        var others = new List<int>[_rules.Count];
+        for (var r = 0; r < _rules.Count; r++)
+        {
+            others[r] = [];
+        }
+
+        for (var id = 0; id < count; id++)
+        {
+            var p = _predicates[id];
             if (p.Kind is MatchKind.Null or MatchKind.Exists)
             {
                 absence.Add(id);
             }
-            else if (p.Field is null)
+            else if (isTrigger[id])
             {
-                keywordIds.Add(id);
-            }
-            else
-            {
-                if (!bySlot.TryGetValue(_slotOf[id], out var list))
+                if (p.Field is null)
                 {
-                    bySlot[_slotOf[id]] = list = [];
+                    keywordIds.Add(id);
                 }
+                else
+                {
+                    if (!bySlot.TryGetValue(_slotOf[id], out var list))
+                    {
+                        bySlot[_slotOf[id]] = list = [];
+                    }
 
-                list.Add(id);
+                    list.Add(id);
+                }
+            }
+            else if (id < baseCount)
+            {
+                _isOther[id] = true;
+                others[_ownerOf[id]].Add(id);
             }
         }
 
@@ -247,51 +313,116 @@ internal sealed class RuleGroup
         _slots = [.. slots];
         _keywords = keywordIds.Count > 0 ? BuildMatcher(-1, keywordIds) : null;
         _absence = [.. absence];
-
-        var always = new List<int>();
-        var others = new List<int>[_rules.Count];
         for (var r = 0; r < _rules.Count; r++)
         {
-            others[r] = [];
+            _rules[r].OtherPredicates = [.. others[r]];
         }
+    }
 
-        for (var id = 0; id < count; id++)
-        {
-            if (_isOther[id])
-            {
-                others[_ownerOf[id]].Add(id);
-            }
-        }
+    /// <summary>True for predicates the per-field matchers can search: case-insensitive equals, contains, startswith, endswith.</summary>
+    private static bool IsSearchable(PredicateSpec p) =>
+        !p.CaseSensitive && p.Kind is MatchKind.Equals or MatchKind.Contains or MatchKind.StartsWith or MatchKind.EndsWith;
 
-        // A rule becomes a candidate only through a literal predicate used positively ("trigger"); rules that
-        // might match without any trigger (their condition is not definitely false when triggers are false
-        // and everything else is unknown) are evaluated for every event.
-        _triggers = new ulong[Words];
-        var isTrigger = new bool[count];
-        foreach (var rule in _rules)
+    /// <summary>A searchable literal that holds whenever <paramref name="p"/> holds, or null.</summary>
+    private static PredicateSpec? ImpliedLiteral(PredicateSpec p)
+    {
+        const int MinLength = 3;
+        switch (p.Kind)
         {
-            foreach (var id in rule.PositivePredicates)
-            {
-                if (!_isOther[id] && !_negative.Contains(id) && _predicates[id].Kind is not MatchKind.Null and not MatchKind.Exists)
+            case MatchKind.Equals or MatchKind.Contains or MatchKind.StartsWith or MatchKind.EndsWith when p.CaseSensitive:
+                // Values are lower-cased char by char, so a case-sensitive match implies the lower-cased one.
+                return new PredicateSpec { Field = p.Field, Kind = p.Kind, Text = p.Text.ToLowerInvariant() };
+            case MatchKind.Regex when p.Prefilter is { Length: >= MinLength } literal:
+                return new PredicateSpec { Field = p.Field, Kind = MatchKind.Contains, Text = literal };
+            case MatchKind.Glob:
                 {
-                    isTrigger[id] = true;
-                    _triggers[id >> 6] |= 1UL << (id & 63);
+                    var text = p.Text;
+                    var bestStart = 0;
+                    var bestLength = 0;
+                    var start = 0;
+                    for (var i = 0; i <= text.Length; i++)
+                    {
+                        if (i == text.Length || text[i] is PredicateSpec.AnyRun or PredicateSpec.AnyOne)
+                        {
+                            if (i - start > bestLength)
+                            {
+                                bestStart = start;
+                                bestLength = i - start;
+                            }
+
+                            start = i + 1;
+                        }
+                    }
+
+                    if (bestLength < MinLength)
+                    {
+                        return null;
+                    }
+
+                    var segment = text.Substring(bestStart, bestLength);
+                    var kind = bestStart == 0 ? MatchKind.StartsWith : bestStart + bestLength == text.Length ? MatchKind.EndsWith : MatchKind.Contains;
+                    return new PredicateSpec { Field = p.Field, Kind = kind, Text = p.CaseSensitive ? segment.ToLowerInvariant() : segment };
                 }
-            }
-        }
 
-        for (var r = 0; r < _rules.Count; r++)
+            default:
+                return null;
+        }
+    }
+
+    private static readonly System.Buffers.SearchValues<char> HexDigits = System.Buffers.SearchValues.Create("0123456789xabcdef");
+
+    /// <summary>Text found in ordinary Windows events: a literal contained in one of them is a poor trigger.</summary>
+    private static readonly string[] CommonText =
+    [
+        @"c:\windows\system32\windowspowershell\v1.0\powershell.exe",
+        @"c:\windows\syswow64\",
+        @"c:\program files (x86)\microsoft\edge\application\msedge.exe",
+        @"c:\program files\common files\",
+        @"c:\users\administrator\appdata\local\temp\",
+        @"c:\users\public\desktop\",
+        @"c:\programdata\microsoft\windows\start menu\programs\",
+        @"hklm\software\microsoft\windows\currentversion\run",
+        @"hkcu\software\microsoft\windows\currentversion\explorer\",
+        @"hklm\system\currentcontrolset\services\",
+        @"c:\windows\system32\cmd.exe /c ",
+        @"c:\windows\system32\rundll32.exe",
+        @"c:\windows\system32\svchost.exe -k netsvcs -p -s",
+        @"c:\windows\explorer.exe",
+        @"c:\windows\system32\conhost.exe 0xffffffff -forcev1",
+        @"nt authority\system",
+        "https://www.",
+    ];
+
+    /// <summary>
+    /// Estimated probability that a trigger predicate is true for an event of its log source: longer literals
+    /// are rarer, equality rarer than anchored matches, anchored rarer than substrings; literals found in
+    /// common Windows paths, and short numbers (event ids, flags), are assumed frequent.
+    /// </summary>
+    private static double EstimateCost(PredicateSpec p)
+    {
+        var text = p.Text;
+        var length = Math.Min(text.Length, 24);
+        var cost = p.Kind switch
         {
-            var rule = _rules[r];
-            rule.OtherPredicates = [.. others[r]];
-            rule.Eager = rule.Condition.Tri(id => isTrigger[id] ? false : null) != false;
-            if (rule.Eager)
+            MatchKind.Equals => 0.02 * Math.Pow(0.85, length),
+            MatchKind.StartsWith or MatchKind.EndsWith => Math.Pow(0.62, length),
+            _ => Math.Min(1, 4 * Math.Pow(0.7, length)),
+        };
+        if (text.Length is > 0 and <= 6 && text.AsSpan().IndexOfAnyExcept(HexDigits) < 0)
+        {
+            cost = Math.Max(cost, 0.2);
+        }
+
+        foreach (var common in CommonText)
+        {
+            if (text.Length > 0 && common.Contains(text, StringComparison.Ordinal))
             {
-                always.Add(r);
+                cost = Math.Max(cost, 0.3);
+                break;
             }
         }
 
-        _always = [.. always];
+        return p.Field is null ? Math.Min(1, cost * 8) : cost;
     }
 
     private SlotMatcher BuildMatcher(int slot, List<int> ids)
@@ -303,12 +434,6 @@ internal sealed class RuleGroup
         foreach (var id in ids)
         {
             var p = _predicates[id];
-            if (p.CaseSensitive)
-            {
-                _isOther[id] = true;
-                continue;
-            }
-
             switch (p.Kind)
             {
                 case MatchKind.Equals:
@@ -329,15 +454,14 @@ internal sealed class RuleGroup
                     suffix.Add((p.Text, id));
                     break;
                 default:
-                    _isOther[id] = true;
-                    break;
+                    throw new InvalidOperationException($"Predicate kind {p.Kind} cannot be searched by a field matcher.");
             }
         }
 
         var matcher = new SlotMatcher
         {
             Slot = slot,
-            Contains = contains.Count > 0 ? new LiteralTrie(TrieMode.Contains, contains) : null,
+            Contains = contains.Count > 0 ? new SubstringMatcher(contains) : null,
             Prefix = prefix.Count > 0 ? new LiteralTrie(TrieMode.Prefix, prefix) : null,
             Suffix = suffix.Count > 0 ? new LiteralTrie(TrieMode.Suffix, suffix) : null,
         };
@@ -354,10 +478,21 @@ internal sealed class RuleGroup
     /// <summary>Evaluates every rule of the group against an indexed event; returns the number of matches.</summary>
     public int Evaluate(EventIndex index, EvaluationScratch scratch, SigmaEngine engine, IMatchSink sink)
     {
-        var bits = scratch.Bits.AsSpan(0, Words);
-        bits.Clear();
-        var computed = scratch.Computed.AsSpan(0, Words);
-        computed.Clear();
+        var bits = scratch.Bits;
+        var computed = scratch.Computed;
+        try
+        {
+            return EvaluateCore(index, scratch, engine, sink, bits, computed);
+        }
+        finally
+        {
+            bits.Clear();
+            computed.Clear();
+        }
+    }
+
+    private int EvaluateCore(EventIndex index, EvaluationScratch scratch, SigmaEngine engine, IMatchSink sink, PredicateBits bits, PredicateBits computed)
+    {
         foreach (var sm in _slots)
         {
             for (var n = index.Head(sm.Slot); n >= 0; n = index.Next(n))
@@ -385,7 +520,7 @@ internal sealed class RuleGroup
         {
             if (EvaluateAbsence(_predicates[id], _slotOf[id], index))
             {
-                bits[id >> 6] |= 1UL << (id & 63);
+                bits.Set(id);
             }
         }
 
@@ -394,18 +529,27 @@ internal sealed class RuleGroup
         var ruleStamp = scratch.RuleStamp;
         var candidates = scratch.Candidates;
         var c = 0;
-        for (var w = 0; w < bits.Length; w++)
+        var summary = bits.Summary;
+        var data = bits.Data;
+        var triggers = _triggers;
+        for (var sw = 0; sw < summary.Length; sw++)
         {
-            var word = bits[w] & _triggers[w];
-            while (word != 0)
+            var touched = summary[sw];
+            while (touched != 0)
             {
-                var id = (w << 6) + BitOperations.TrailingZeroCount(word);
-                word &= word - 1;
-                var r = _ownerOf[id];
-                if (ruleStamp[r] != stamp)
+                var w = (sw << 6) + BitOperations.TrailingZeroCount(touched);
+                touched &= touched - 1;
+                var word = w < triggers.Length ? data[w] & triggers[w] : 0;
+                while (word != 0)
                 {
-                    ruleStamp[r] = stamp;
-                    candidates[c++] = r;
+                    var id = (w << 6) + BitOperations.TrailingZeroCount(word);
+                    word &= word - 1;
+                    var r = _ownerOf[id];
+                    if (ruleStamp[r] != stamp)
+                    {
+                        ruleStamp[r] = stamp;
+                        candidates[c++] = r;
+                    }
                 }
             }
         }
@@ -439,6 +583,14 @@ internal sealed class RuleGroup
                 {
                     var ctx = new EvalContext { Bits = bits, Computed = computed, Group = this, Index = index };
                     hit = rule.Condition.Eval(ref ctx);
+                    if (hit)
+                    {
+                        // Predicates skipped by short-circuit evaluation still name matched fields.
+                        foreach (var id in rule.PositivePredicates)
+                        {
+                            ctx.Get(id);
+                        }
+                    }
                 }
             }
             catch (RegexMatchTimeoutException ex)
@@ -462,13 +614,13 @@ internal sealed class RuleGroup
         return matches;
     }
 
-    private ReadOnlySpan<string> MatchedFields(CompiledRule rule, ReadOnlySpan<ulong> bits, EvaluationScratch scratch)
+    private ReadOnlySpan<string> MatchedFields(CompiledRule rule, PredicateBits bits, EvaluationScratch scratch)
     {
         var fields = scratch.Fields;
         var n = 0;
         foreach (var id in rule.PositivePredicates)
         {
-            if ((bits[id >> 6] & (1UL << (id & 63))) == 0)
+            if (!bits.Get(id))
             {
                 continue;
             }
@@ -490,7 +642,7 @@ internal sealed class RuleGroup
         return fields.AsSpan(0, n);
     }
 
-    private static void RunMatcher(SlotMatcher sm, EventIndex index, int value, Span<ulong> bits) =>
+    private static void RunMatcher(SlotMatcher sm, EventIndex index, int value, PredicateBits bits) =>
         sm.SearchLiterals(index.Lower(value), bits);
 
     /// <summary>True when the predicate is tested one by one (on demand) rather than by the field matchers.</summary>

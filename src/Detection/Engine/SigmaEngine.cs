@@ -54,11 +54,11 @@ public sealed class SigmaEngine
     private readonly CompiledRule[] _allRules;
     private readonly int[] _quarantined;
     private readonly ConcurrentDictionary<int, QuarantinedRule> _quarantine = new();
-    private long _events;
+    private readonly StripedCounter _events = new();
+    private readonly StripedCounter _matches = new();
     private long _malformed;
     private long _oversized;
     private long _regexTimeouts;
-    private long _matches;
 
     internal SigmaEngine(
         CompiledMapping mapping,
@@ -135,11 +135,11 @@ public sealed class SigmaEngine
 
     /// <summary>Current counters.</summary>
     public SigmaEngineStatistics Statistics => new(
-        Interlocked.Read(ref _events),
+        _events.Sum(),
         Interlocked.Read(ref _malformed),
         Interlocked.Read(ref _oversized),
         Interlocked.Read(ref _regexTimeouts),
-        Interlocked.Read(ref _matches));
+        _matches.Sum());
 
     /// <summary>
     /// Evaluates every rule whose logsource covers the event and reports matches to <paramref name="sink"/>.
@@ -150,7 +150,7 @@ public sealed class SigmaEngine
     public int Evaluate(in SecurityEventView ev, IMatchSink sink)
     {
         ArgumentNullException.ThrowIfNull(sink);
-        Interlocked.Increment(ref _events);
+        _events.Increment();
         var json = ev.Utf8Json.Span;
         if (json.Length > _options.MaxEventBytes)
         {
@@ -163,93 +163,167 @@ public sealed class SigmaEngine
         {
             scratch.EnsureCapacity(_maxWords, _maxRules, _groups.Length, _mapping.LogSources.Length);
             var index = scratch.Index;
-            bool ok;
-            try
+            if (!TryIndex(index, json))
             {
-                ok = index.Build(json, _mapping, _indexAll, _options.MaxJsonDepth);
-            }
-            catch (Exception ex) when (ex is JsonException or InvalidOperationException or ArgumentException)
-            {
-                ok = false;
-            }
-
-            if (!ok)
-            {
-                Interlocked.Increment(ref _malformed);
                 return 0;
             }
 
-            // Route first: only groups whose logsource the event belongs to are looked at.
-            var matched = scratch.MatchedSources;
-            var count = 0;
-            foreach (var ls in _mapping.Unkeyed)
-            {
-                if (ls.Matches(index))
-                {
-                    matched[count++] = ls.Index;
-                }
-            }
-
-            if (_mapping.RouteSlot >= 0)
-            {
-                for (var n = index.Head(_mapping.RouteSlot); n >= 0; n = index.Next(n))
-                {
-                    var v = index.ValueOf(n);
-                    if (index.IsNull(v) || !_mapping.TryGetRouted(index.Lower(v), out var routed))
-                    {
-                        continue;
-                    }
-
-                    foreach (var ls in routed)
-                    {
-                        if (ls.Matches(index) && !matched.AsSpan(0, count).Contains(ls.Index))
-                        {
-                            matched[count++] = ls.Index;
-                        }
-                    }
-                }
-            }
-
-            var sources = _mapping.LogSources;
-            for (var i = 0; i < count; i++)
-            {
-                foreach (var (from, to) in sources[matched[i]].Renames)
-                {
-                    index.Alias(from, to);
-                }
-            }
-
-            var stamp = scratch.NextGroupStamp();
-            var groupStamp = scratch.GroupStamp;
-            var matches = 0;
-            for (var i = 0; i < count; i++)
-            {
-                foreach (var g in sources[matched[i]].Groups)
-                {
-                    if (groupStamp[g] != stamp)
-                    {
-                        groupStamp[g] = stamp;
-                        matches += _groups[g].Evaluate(index, scratch, this, sink);
-                    }
-                }
-            }
-
-            if (_mapping.HasSelfDescribed)
-            {
-                matches += EvaluateSelfDescribed(index, scratch, stamp, sink);
-            }
-
-            if (matches > 0)
-            {
-                Interlocked.Add(ref _matches, matches);
-            }
-
-            return matches;
+            var count = Route(index, scratch.MatchedSources);
+            return EvaluateRouted(index, scratch.MatchedSources.AsSpan(0, count), scratch, sink);
         }
         finally
         {
             EvaluationScratch.Return(scratch);
         }
+    }
+
+    /// <summary>
+    /// Parses and routes an event once, for evaluating it later (possibly many times, from any thread) with
+    /// <see cref="Evaluate(PreparedEvent, IMatchSink)"/>. Returns null for a malformed or oversized event
+    /// (counted like in <see cref="Evaluate(in SecurityEventView, IMatchSink)"/>). Allocates the prepared copy.
+    /// </summary>
+    public PreparedEvent? Prepare(in SecurityEventView ev)
+    {
+        var json = ev.Utf8Json.Span;
+        if (json.Length > _options.MaxEventBytes)
+        {
+            Interlocked.Increment(ref _oversized);
+            return null;
+        }
+
+        var index = new EventIndex();
+        if (!TryIndex(index, json))
+        {
+            return null;
+        }
+
+        var sources = new int[_mapping.LogSources.Length];
+        var count = Route(index, sources);
+        index.TrimExcess();
+        return new PreparedEvent(this, index, sources.AsSpan(0, count).ToArray());
+    }
+
+    /// <summary>
+    /// Evaluates an event prepared by <see cref="Prepare"/> on this engine: matching only, no parsing or
+    /// routing. Allocation-free unless the sink allocates; safe to call from many threads on the same event.
+    /// </summary>
+    /// <returns>Number of matching rules.</returns>
+    public int Evaluate(PreparedEvent ev, IMatchSink sink)
+    {
+        ArgumentNullException.ThrowIfNull(ev);
+        ArgumentNullException.ThrowIfNull(sink);
+        if (!ReferenceEquals(ev.Engine, this))
+        {
+            throw new ArgumentException("The event was prepared by another engine.", nameof(ev));
+        }
+
+        _events.Increment();
+        var scratch = EvaluationScratch.Rent();
+        try
+        {
+            scratch.EnsureCapacity(_maxWords, _maxRules, _groups.Length, _mapping.LogSources.Length);
+            return EvaluateRouted(ev.Index, ev.Sources, scratch, sink);
+        }
+        finally
+        {
+            EvaluationScratch.Return(scratch);
+        }
+    }
+
+    private bool TryIndex(EventIndex index, ReadOnlySpan<byte> json)
+    {
+        bool ok;
+        try
+        {
+            ok = index.Build(json, _mapping, _indexAll, _options.MaxJsonDepth);
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or ArgumentException)
+        {
+            ok = false;
+        }
+
+        if (!ok)
+        {
+            Interlocked.Increment(ref _malformed);
+        }
+
+        return ok;
+    }
+
+    /// <summary>Finds the log-source entries the event belongs to and applies their field renames; returns how many.</summary>
+    private int Route(EventIndex index, int[] matched)
+    {
+        // Route first: only groups whose logsource the event belongs to are looked at.
+        var count = 0;
+        foreach (var ls in _mapping.Unkeyed)
+        {
+            if (ls.Matches(index))
+            {
+                matched[count++] = ls.Index;
+            }
+        }
+
+        if (_mapping.RouteSlot >= 0)
+        {
+            for (var n = index.Head(_mapping.RouteSlot); n >= 0; n = index.Next(n))
+            {
+                var v = index.ValueOf(n);
+                if (index.IsNull(v) || !_mapping.TryGetRouted(index.Lower(v), out var routed))
+                {
+                    continue;
+                }
+
+                foreach (var ls in routed)
+                {
+                    if (ls.Matches(index) && !matched.AsSpan(0, count).Contains(ls.Index))
+                    {
+                        matched[count++] = ls.Index;
+                    }
+                }
+            }
+        }
+
+        var sources = _mapping.LogSources;
+        for (var i = 0; i < count; i++)
+        {
+            foreach (var (from, to) in sources[matched[i]].Renames)
+            {
+                index.Alias(from, to);
+            }
+        }
+
+        return count;
+    }
+
+    private int EvaluateRouted(EventIndex index, ReadOnlySpan<int> matched, EvaluationScratch scratch, IMatchSink sink)
+    {
+        var sources = _mapping.LogSources;
+        var stamp = scratch.NextGroupStamp();
+        var groupStamp = scratch.GroupStamp;
+        var matches = 0;
+        foreach (var source in matched)
+        {
+            foreach (var g in sources[source].Groups)
+            {
+                if (groupStamp[g] != stamp)
+                {
+                    groupStamp[g] = stamp;
+                    matches += _groups[g].Evaluate(index, scratch, this, sink);
+                }
+            }
+        }
+
+        if (_mapping.HasSelfDescribed)
+        {
+            matches += EvaluateSelfDescribed(index, scratch, stamp, sink);
+        }
+
+        if (matches > 0)
+        {
+            _matches.Add(matches);
+        }
+
+        return matches;
     }
 
     /// <summary>
