@@ -18,6 +18,7 @@ internal static class BenchCommands
         command.Add(Bus());
         command.Add(SbomBench.Create());
         command.Add(RiskBench.Create());
+        command.Add(DetectBench.Create());
         return command;
     }
 

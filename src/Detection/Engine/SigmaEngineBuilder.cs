@@ -16,6 +16,7 @@ public sealed class SigmaEngineBuilder
     private SigmaLoadOptions _loadOptions = new();
     private SigmaEngineOptions _options = new();
     private FieldMappingConfig? _mapping;
+    private Func<SigmaRule, bool>? _filter;
 
     /// <summary>Adds every <c>*.yml</c> and <c>*.yaml</c> file under <paramref name="directory"/>, recursively, in ordinal path order.</summary>
     public SigmaEngineBuilder AddRuleDirectory(string directory)
@@ -92,6 +93,13 @@ public sealed class SigmaEngineBuilder
         return this;
     }
 
+    /// <summary>Keeps only the loaded detection rules for which <paramref name="predicate"/> is true (others are left out, not rejected).</summary>
+    public SigmaEngineBuilder Where(Func<SigmaRule, bool> predicate)
+    {
+        _filter = predicate ?? throw new ArgumentNullException(nameof(predicate));
+        return this;
+    }
+
     /// <summary>Reads and compiles every rule; never throws for a bad rule (see <see cref="SigmaEngine.Rejections"/>).</summary>
     public SigmaEngine Build()
     {
@@ -139,6 +147,11 @@ public sealed class SigmaEngineBuilder
         var global = 0;
         foreach (var rule in result.Rules)
         {
+            if (_filter is not null && !_filter(rule))
+            {
+                continue;
+            }
+
             if (!ids.Add(rule.Id))
             {
                 result.Rejections.Add(new RuleRejection(rule.SourceFile ?? string.Empty, "id", 0, 0, RuleRejectionReason.DuplicateId, $"rule id '{rule.Id}' is already used by another loaded rule", rule.Id, rule.Status));

@@ -1,0 +1,302 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using McpSecurity.Detection;
+using McpSecurity.Detection.Runner;
+using McpSecurity.Detection.Sigma;
+
+namespace McpSecurity.Cli.Commands;
+
+/// <summary>
+/// <c>mcpsec bench detect</c>: the Sigma engine with every loadable Windows rule (and a 100-rule subset)
+/// against a stream of at least a million events replayed from SigmaHQ's regression events mixed with benign
+/// variants, on every core (the stream is split into one contiguous share per thread). Prints throughput end to
+/// end (NDJSON line split → JSON parse → route → match → alert kept) and for matching alone on pre-parsed
+/// events, per-event latency percentiles, bytes allocated per event and peak memory.
+/// </summary>
+internal static class DetectBench
+{
+    public static Command Create()
+    {
+        var rules = new Option<DirectoryInfo>("--rules") { Description = "SigmaHQ rules directory (such as ../shared/data/sigma/rules)", Required = true };
+        var regression = new Option<DirectoryInfo>("--regression") { Description = "SigmaHQ regression directory (one folder per case with events.json)", Required = true };
+        var events = new Option<int>("--events") { Description = "Events per measurement", DefaultValueFactory = _ => 1_000_000 };
+        var benign = new Option<int>("--benign") { Description = "Benign variants per regression event", DefaultValueFactory = _ => 4 };
+        var threads = new Option<int>("--threads") { Description = "Worker threads (default: one per core)", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var subset = new Option<int>("--subset") { Description = "Size of the smaller rule set measured for comparison", DefaultValueFactory = _ => 100 };
+        var command = new Command("detect", "Sigma engine throughput, latency, allocation and memory with all Windows rules and a subset.") { rules, regression, events, benign, threads, subset };
+        command.SetAction(p =>
+        {
+            var output = p.InvocationConfiguration.Output;
+            var rulesDir = p.GetValue(rules)!;
+            var regressionDir = p.GetValue(regression)!;
+            if (!rulesDir.Exists)
+            {
+                throw new Core.ValidationException("rules", $"Rule directory '{rulesDir.FullName}' does not exist.");
+            }
+
+            if (!regressionDir.Exists)
+            {
+                throw new Core.ValidationException("regression", $"Regression directory '{regressionDir.FullName}' does not exist.");
+            }
+
+            var n = Math.Max(10_000, p.GetValue(events));
+            var workers = Math.Clamp(p.GetValue(threads), 1, 256);
+            var subsetSize = Math.Max(1, p.GetValue(subset));
+
+            var sw = Stopwatch.StartNew();
+            var all = new SigmaEngineBuilder().AddRuleDirectory(rulesDir.FullName).Where(IsWindows).Build();
+            var buildMs = sw.Elapsed.TotalMilliseconds;
+            var taken = 0;
+            var small = new SigmaEngineBuilder().AddRuleDirectory(rulesDir.FullName).Where(r => IsWindows(r) && taken++ < subsetSize).Build();
+            var corpus = DetectionCorpus.Build(regressionDir.FullName, Math.Max(0, p.GetValue(benign)), all);
+            var ndjson = corpus.ToNdjson();
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"detect bench: {all.Rules.Count} Windows rules loaded in {buildMs:F0} ms ({all.Rejections.Count} rejected); subset {small.Rules.Count} rules; threads={workers}, cores={Environment.ProcessorCount}"));
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"events: {n:N0} per measurement, replayed from {corpus.Events.Count} distinct events ({corpus.AttackEvents} regression events of {corpus.Cases} cases + {corpus.BenignEvents} benign variants; {corpus.DroppedBenign} variants dropped because a rule matched them), {ndjson.Length / corpus.Events.Count} bytes/event as NDJSON"));
+            output.WriteLine("end to end = NDJSON line split -> JSON parse -> route -> match -> alert built and kept in an in-memory alert list (not the platform's alert store)");
+            output.WriteLine("match only = events parsed and routed beforehand (SigmaEngine.Prepare), then matched");
+            output.WriteLine("CPU/event = process CPU time over the run divided by events (independent of other load on the machine)");
+
+            foreach (var (label, engine) in new[] { ("all rules", all), ($"{small.Rules.Count} rules", small) })
+            {
+                Report(output, label, "end to end", EndToEnd(engine, ndjson, n, workers));
+                Report(output, label, "match only", MatchOnly(engine, corpus, n, workers));
+            }
+
+            return CliApp.Ok;
+        });
+        return command;
+    }
+
+    private static bool IsWindows(SigmaRule rule) => string.Equals(rule.LogSource.Product, "windows", StringComparison.Ordinal);
+
+    private static void Report(TextWriter output, string rules, string mode, RunResult r)
+    {
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  {rules,-10} {mode,-10}: {r.Events / r.Seconds,12:N0} events/s ({r.CpuSeconds * 1e6 / r.Events:F2} us CPU/event) | p50 {r.P50Micros:F2} us, p99 {r.P99Micros:F2} us, max {r.MaxMicros:F0} us per event | {r.AllocatedBytes / (double)r.Events:F1} B allocated/event | {r.Alerts:N0} alerts | GC {r.Gen0}/{r.Gen1}/{r.Gen2} | peak RSS {r.PeakRssBytes / (1024 * 1024):N0} MB"));
+    }
+
+    private sealed record RunResult(long Events, double Seconds, double CpuSeconds, long Alerts, long AllocatedBytes, double P50Micros, double P99Micros, double MaxMicros, int Gen0, int Gen1, int Gen2, long PeakRssBytes);
+
+    /// <summary>Keeps every match as an alert record in memory, as a store-less pipeline would.</summary>
+    private sealed class AlertListSink : IMatchSink
+    {
+        public List<BenchAlert> Alerts { get; } = new(1 << 16);
+
+        public long EventIndex { get; set; }
+
+        public void OnMatch(SigmaRule rule, ReadOnlySpan<string> matchedFields) =>
+            Alerts.Add(new BenchAlert(rule.Id, rule.Title, rule.Level, rule.Author, EventIndex, matchedFields.ToArray(), rule.AttackTags, DateTimeOffset.UtcNow));
+    }
+
+    private sealed record BenchAlert(string RuleId, string Title, string? Level, string? Author, long EventIndex, string[] MatchedFields, IReadOnlyList<string> Attack, DateTimeOffset At);
+
+    private static RunResult EndToEnd(SigmaEngine engine, byte[] ndjson, int n, int workers)
+    {
+        // Each worker owns one contiguous share of the NDJSON stream and replays it until it has read its part of n.
+        var shares = SplitLines(ndjson, workers);
+        var sinks = new AlertListSink[workers];
+        for (var w = 0; w < workers; w++)
+        {
+            sinks[w] = new AlertListSink();
+        }
+
+        Warm(() => RunEndToEnd(engine, ndjson, shares[0], Math.Min(n / 10, 20_000), sinks[0], new long[1], 1));
+        sinks[0].Alerts.Clear();
+        return Measure(n, workers, (w, count, samples) => RunEndToEnd(engine, ndjson, shares[w], count, sinks[w], samples, SampleEvery), () =>
+        {
+            long alerts = 0;
+            foreach (var s in sinks)
+            {
+                alerts += s.Alerts.Count;
+            }
+
+            return alerts;
+        });
+    }
+
+    private static void RunEndToEnd(SigmaEngine engine, byte[] ndjson, (int Start, int End) share, int count, AlertListSink sink, long[] samples, int every)
+    {
+        var memory = ndjson.AsMemory();
+        var pos = share.Start;
+        var sampled = 0;
+        for (var i = 0; i < count; i++)
+        {
+            if (pos >= share.End)
+            {
+                pos = share.Start;
+            }
+
+            var nl = ndjson.AsSpan(pos, share.End - pos).IndexOf((byte)'\n');
+            var end = nl < 0 ? share.End : pos + nl;
+            var line = memory[pos..end];
+            pos = end + 1;
+            sink.EventIndex = i;
+            if (i % every == 0 && sampled < samples.Length)
+            {
+                var t0 = Stopwatch.GetTimestamp();
+                engine.Evaluate(new SecurityEventView(line), sink);
+                samples[sampled++] = Stopwatch.GetTimestamp() - t0;
+            }
+            else
+            {
+                engine.Evaluate(new SecurityEventView(line), sink);
+            }
+        }
+    }
+
+    private static RunResult MatchOnly(SigmaEngine engine, DetectionCorpus corpus, int n, int workers)
+    {
+        var prepared = new List<PreparedEvent>(corpus.Events.Count);
+        foreach (var ev in corpus.Events)
+        {
+            if (engine.Prepare(new SecurityEventView(ev)) is { } pe)
+            {
+                prepared.Add(pe);
+            }
+        }
+
+        var events = prepared.ToArray();
+        var sinks = new CountingMatchSink[workers];
+        for (var w = 0; w < workers; w++)
+        {
+            sinks[w] = new CountingMatchSink();
+        }
+
+        Warm(() => RunPrepared(engine, events, 0, events.Length, Math.Min(n / 10, 20_000), sinks[0], new long[1], 1));
+        var before = sinks[0].Count;
+        return Measure(n, workers, (w, count, samples) =>
+        {
+            var from = (int)((long)events.Length * w / workers);
+            var to = (int)((long)events.Length * (w + 1) / workers);
+            RunPrepared(engine, events, from, to, count, sinks[w], samples, SampleEvery);
+        }, () =>
+        {
+            long matches = -before;
+            foreach (var s in sinks)
+            {
+                matches += s.Count;
+            }
+
+            return matches;
+        });
+    }
+
+    private static void RunPrepared(SigmaEngine engine, PreparedEvent[] events, int from, int to, int count, CountingMatchSink sink, long[] samples, int every)
+    {
+        var j = from;
+        var sampled = 0;
+        for (var i = 0; i < count; i++)
+        {
+            if (j >= to)
+            {
+                j = from;
+            }
+
+            if (i % every == 0 && sampled < samples.Length)
+            {
+                var t0 = Stopwatch.GetTimestamp();
+                engine.Evaluate(events[j++], sink);
+                samples[sampled++] = Stopwatch.GetTimestamp() - t0;
+            }
+            else
+            {
+                engine.Evaluate(events[j++], sink);
+            }
+        }
+    }
+
+    /// <summary>One event in this many is timed for the latency percentiles (timing every event would slow the run).</summary>
+    private const int SampleEvery = 8;
+
+    private static void Warm(Action run)
+    {
+        run();
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+    }
+
+    private static RunResult Measure(int n, int workers, Action<int, int, long[]> work, Func<long> alerts)
+    {
+        var samples = new long[workers][];
+        var counts = new int[workers];
+        for (var w = 0; w < workers; w++)
+        {
+            counts[w] = n / workers + (w < n % workers ? 1 : 0);
+            samples[w] = new long[counts[w] / SampleEvery + 1];
+        }
+
+        var threads = new Thread[workers];
+        using var start = new ManualResetEventSlim(false);
+        for (var w = 0; w < workers; w++)
+        {
+            var worker = w;
+            threads[w] = new Thread(() =>
+            {
+                start.Wait();
+                work(worker, counts[worker], samples[worker]);
+            })
+            { IsBackground = true, Name = $"detect-bench-{w}" };
+            threads[w].Start();
+        }
+
+        var gen0 = GC.CollectionCount(0);
+        var gen1 = GC.CollectionCount(1);
+        var gen2 = GC.CollectionCount(2);
+        var allocated = GC.GetTotalAllocatedBytes(precise: true);
+        using var self = Process.GetCurrentProcess();
+        var cpu = self.TotalProcessorTime;
+        var sw = Stopwatch.StartNew();
+        start.Set();
+        foreach (var t in threads)
+        {
+            t.Join();
+        }
+
+        var seconds = sw.Elapsed.TotalSeconds;
+        self.Refresh();
+        var cpuSeconds = (self.TotalProcessorTime - cpu).TotalSeconds;
+        allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
+        var all = new List<long>();
+        foreach (var s in samples)
+        {
+            foreach (var v in s)
+            {
+                if (v > 0)
+                {
+                    all.Add(v);
+                }
+            }
+        }
+
+        all.Sort();
+        var tick = 1_000_000.0 / Stopwatch.Frequency;
+        double At(double q) => all.Count == 0 ? 0 : all[Math.Min(all.Count - 1, (int)(all.Count * q))] * tick;
+        return new RunResult(n, seconds, cpuSeconds, alerts(), allocated, At(0.5), At(0.99), all.Count == 0 ? 0 : all[^1] * tick,
+            GC.CollectionCount(0) - gen0, GC.CollectionCount(1) - gen1, GC.CollectionCount(2) - gen2, self.PeakWorkingSet64);
+    }
+
+    /// <summary>Splits the NDJSON buffer into one byte range per worker, cut at line ends.</summary>
+    private static (int Start, int End)[] SplitLines(byte[] ndjson, int parts)
+    {
+        var result = new (int, int)[parts];
+        var start = 0;
+        for (var k = 0; k < parts; k++)
+        {
+            var end = k == parts - 1 ? ndjson.Length : (int)((long)ndjson.Length * (k + 1) / parts);
+            if (k < parts - 1)
+            {
+                var nl = ndjson.AsSpan(end).IndexOf((byte)'\n');
+                end = nl < 0 ? ndjson.Length : end + nl + 1;
+            }
+
+            result[k] = (start, Math.Max(start, end));
+            start = Math.Max(start, end);
+        }
+
+        return result;
+    }
+}
