@@ -40,6 +40,14 @@ internal sealed class EvaluationScratch
 
     public int[] MatchedSources { get; private set; } = [];
 
+    private int _eventCounter;
+
+    /// <summary>True when the current event is one whose rule evaluations are timed.</summary>
+    public bool SampleTiming { get; private set; }
+
+    /// <summary>Starts an event: decides whether it is timed (one in <paramref name="interval"/>).</summary>
+    public void NextEvent(int interval) => SampleTiming = interval > 0 && ++_eventCounter % interval == 0;
+
     public void EnsureCapacity(int words, int rules, int groups, int sources)
     {
         if (MatchedSources.Length < sources)

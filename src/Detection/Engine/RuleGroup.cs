@@ -573,6 +573,7 @@ internal sealed class RuleGroup
             }
 
             bool hit;
+            var started = scratch.SampleTiming ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
             try
             {
                 if (rule.OtherPredicates.Length == 0)
@@ -604,9 +605,15 @@ internal sealed class RuleGroup
                 continue;
             }
 
+            if (started != 0)
+            {
+                engine.RecordTiming(rule.GlobalIndex, System.Diagnostics.Stopwatch.GetTimestamp() - started);
+            }
+
             if (hit)
             {
                 matches++;
+                engine.RecordMatch(rule.GlobalIndex);
                 sink.OnMatch(rule.Rule, MatchedFields(rule, bits, scratch));
             }
         }

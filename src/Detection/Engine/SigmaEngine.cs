@@ -13,7 +13,25 @@ public sealed record SigmaEngineOptions
 
     /// <summary>Deepest JSON nesting accepted in an event (deeper events are counted as malformed).</summary>
     public int MaxJsonDepth { get; init; } = 64;
+
+    /// <summary>Called once when a rule is taken out of service (it threw, or its regex timed out). Must not throw.</summary>
+    public Action<QuarantinedRule>? OnRuleQuarantined { get; init; }
+
+    /// <summary>
+    /// One event in this many (per thread) has the evaluation time of each candidate rule measured for the
+    /// per-rule timing counters; 0 turns timing off.
+    /// </summary>
+    public int TimingSampleInterval { get; init; } = 64;
 }
+
+/// <summary>Counters of one rule in a running engine.</summary>
+/// <param name="RuleId">Rule id.</param>
+/// <param name="Title">Rule title.</param>
+/// <param name="Level">Rule level.</param>
+/// <param name="Matches">Events the rule matched.</param>
+/// <param name="Evaluations">Times the rule's condition was evaluated (estimated from the sampled events).</param>
+/// <param name="EvaluationTime">Time spent evaluating the rule's condition (estimated from the sampled events).</param>
+public sealed record RuleCounters(string RuleId, string Title, string? Level, long Matches, long Evaluations, TimeSpan EvaluationTime);
 
 /// <summary>A rule taken out of service after it failed at evaluation time.</summary>
 /// <param name="RuleId">Rule id.</param>
@@ -54,6 +72,9 @@ public sealed class SigmaEngine
     private readonly CompiledRule[] _allRules;
     private readonly int[] _quarantined;
     private readonly ConcurrentDictionary<int, QuarantinedRule> _quarantine = new();
+    private readonly long[] _ruleMatches;
+    private readonly long[] _ruleSampledEvaluations;
+    private readonly long[] _ruleSampledTicks;
     private readonly StripedCounter _events = new();
     private readonly StripedCounter _matches = new();
     private long _malformed;
@@ -94,6 +115,10 @@ public sealed class SigmaEngine
 
         Rules = rules;
         _quarantined = new int[_allRules.Length == 0 ? 0 : _allRules[^1].GlobalIndex + 1];
+        _ruleMatches = new long[_quarantined.Length];
+        _ruleSampledEvaluations = new long[_quarantined.Length];
+        _ruleSampledTicks = new long[_quarantined.Length];
+        DetectionMetrics.Register(this);
         var unrouted = new List<SigmaLogSource>();
         var routed = new bool[groups.Length];
         foreach (var ls in mapping.LogSources)
@@ -162,6 +187,7 @@ public sealed class SigmaEngine
         try
         {
             scratch.EnsureCapacity(_maxWords, _maxRules, _groups.Length, _mapping.LogSources.Length);
+            scratch.NextEvent(_options.TimingSampleInterval);
             var index = scratch.Index;
             if (!TryIndex(index, json))
             {
@@ -222,6 +248,7 @@ public sealed class SigmaEngine
         try
         {
             scratch.EnsureCapacity(_maxWords, _maxRules, _groups.Length, _mapping.LogSources.Length);
+            scratch.NextEvent(_options.TimingSampleInterval);
             return EvaluateRouted(ev.Index, ev.Sources, scratch, sink);
         }
         finally
@@ -500,6 +527,38 @@ public sealed class SigmaEngine
         return values;
     }
 
+    /// <summary>Per-rule counters (matches exact; evaluations and time estimated from sampled events).</summary>
+    public IReadOnlyList<RuleCounters> RuleStatistics
+    {
+        get
+        {
+            var list = new List<RuleCounters>(_allRules.Length);
+            var scale = Math.Max(1, _options.TimingSampleInterval);
+            foreach (var r in _allRules)
+            {
+                var gi = r.GlobalIndex;
+                var ticks = Interlocked.Read(ref _ruleSampledTicks[gi]) * scale;
+                list.Add(new RuleCounters(r.Rule.Id, r.Rule.Title, r.Rule.Level, Interlocked.Read(ref _ruleMatches[gi]),
+                    Interlocked.Read(ref _ruleSampledEvaluations[gi]) * scale, TimeSpan.FromSeconds(ticks / (double)System.Diagnostics.Stopwatch.Frequency)));
+            }
+
+            return list;
+        }
+    }
+
+    /// <summary>Set when a newer engine replaced this one (its counters are no longer exported).</summary>
+    internal bool Retired { get; set; }
+
+    internal int TimingSampleInterval => _options.TimingSampleInterval;
+
+    internal void RecordMatch(int globalIndex) => Interlocked.Increment(ref _ruleMatches[globalIndex]);
+
+    internal void RecordTiming(int globalIndex, long ticks)
+    {
+        Interlocked.Increment(ref _ruleSampledEvaluations[globalIndex]);
+        Interlocked.Add(ref _ruleSampledTicks[globalIndex], ticks);
+    }
+
     internal bool IsQuarantined(int globalIndex) => Volatile.Read(ref _quarantined[globalIndex]) != 0;
 
     internal void Quarantine(int globalIndex, Exception ex)
@@ -507,7 +566,11 @@ public sealed class SigmaEngine
         Volatile.Write(ref _quarantined[globalIndex], 1);
         // Global indexes are assigned densely in load order, so they index the sorted rule array directly.
         var rule = _allRules[globalIndex].Rule;
-        _quarantine.TryAdd(globalIndex, new QuarantinedRule(rule.Id, rule.Title, $"{ex.GetType().Name}: {ex.Message}"));
+        var entry = new QuarantinedRule(rule.Id, rule.Title, $"{ex.GetType().Name}: {ex.Message}");
+        if (_quarantine.TryAdd(globalIndex, entry))
+        {
+            _options.OnRuleQuarantined?.Invoke(entry);
+        }
     }
 
     internal void RegexTimedOut(int globalIndex, Exception ex)

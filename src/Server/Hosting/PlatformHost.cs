@@ -142,6 +142,7 @@ public static class PlatformHost
             .ConfigureResource(r => r.AddService("mcpsec"))
             .WithMetrics(m => m
             .AddMeter(MeterName)
+            .AddMeter("McpSecurity.Detection")
             .AddAspNetCoreInstrumentation()
             .AddRuntimeInstrumentation()
             .AddPrometheusExporter());
