@@ -17,6 +17,7 @@ internal static class BenchCommands
         command.Add(Store());
         command.Add(Bus());
         command.Add(SbomBench.Create());
+        command.Add(RespondBench.Create());
         command.Add(RiskBench.Create());
         command.Add(DetectBench.Create());
         return command;
