@@ -498,6 +498,14 @@ internal sealed class SqlResponseStore(SqlStore store, string tenant) : IRespons
     {
         await using var c = await _dialect.OpenAsync(tenant, cancellationToken).ConfigureAwait(false);
         await using var tx = await _dialect.BeginWriteAsync(c, cancellationToken).ConfigureAwait(false);
+        if (_dialect.ForUpdate.Length > 0)
+        {
+            // Take the tenant row (the audit chain head) first: inserts that reference it hold a key-share lock,
+            // and two transactions upgrading that lock for the audit append would deadlock.
+            await using var head = Create(c, tx, $"SELECT audit_seq FROM tenants WHERE id = @tenant{_dialect.ForUpdate}", ("@tenant", tenant));
+            await head.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         var result = await work(c, tx).ConfigureAwait(false);
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
         return result;
