@@ -4,6 +4,7 @@ using McpSecurity.Core.SupplyChain;
 using McpSecurity.Risk.Aggregation;
 using McpSecurity.Risk.Context;
 using McpSecurity.Risk.Scoring;
+using McpSecurity.Risk.Snapshots;
 
 namespace McpSecurity.Risk.Assessment;
 
@@ -17,7 +18,19 @@ namespace McpSecurity.Risk.Assessment;
 public sealed record AssessedFinding(Finding Finding, string ProjectName, string ComponentName, string? ComponentVersion, string? ComponentDescription, int DependencyDepth);
 
 /// <summary>Everything an assessment is computed from.</summary>
-public sealed record AssessmentInput(IReadOnlyList<AssessedFinding> Findings, IReadOnlyList<Asset> Assets, BusinessContext? Context, DateTimeOffset Now);
+/// <param name="Findings">The findings to score.</param>
+/// <param name="Assets">The tenant's asset inventory.</param>
+/// <param name="Context">Business context of the request, if any.</param>
+/// <param name="Now">The time the assessment is made at (ages, KEV due dates).</param>
+/// <param name="TenantId">The tenant's id, the tenant entity's id in snapshots.</param>
+public sealed record AssessmentInput(IReadOnlyList<AssessedFinding> Findings, IReadOnlyList<Asset> Assets, BusinessContext? Context, DateTimeOffset Now, string? TenantId = null);
+
+/// <summary>An assessment's report with the full per-finding scores and per-entity aggregates.</summary>
+/// <param name="Report">The report (at most <see cref="RiskAssessor.MaxReportedFindings"/> findings listed).</param>
+/// <param name="Findings">Every finding's score, for the day's snapshot.</param>
+/// <param name="Entities">Every entity's aggregate, for the day's snapshot.</param>
+/// <param name="Scorer">The scorer with the weights the assessment used.</param>
+public sealed record AssessmentResult(RiskReport Report, IReadOnlyList<FindingSnapshot> Findings, IReadOnlyList<RiskSnapshotEntry> Entities, RiskScorer Scorer);
 
 /// <summary>
 /// Computes an assessment: scores every finding in its asset and business context, aggregates per
@@ -29,8 +42,11 @@ public static class RiskAssessor
     /// <summary>Findings listed in a report, highest score first.</summary>
     public const int MaxReportedFindings = 500;
 
-    /// <summary>Runs the assessment.</summary>
-    public static RiskReport Assess(AssessmentInput input)
+    /// <summary>Runs the assessment and returns the report.</summary>
+    public static RiskReport Assess(AssessmentInput input) => Run(input).Report;
+
+    /// <summary>Runs the assessment: the report plus every finding's score and every entity's aggregate, for a snapshot.</summary>
+    public static AssessmentResult Run(AssessmentInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
         var (weights, adjustments) = input.Context is { } ctx ? ctx.Adjust(RiskWeights.Default) : (RiskWeights.Default, (IReadOnlyList<string>)[]);
@@ -132,18 +148,35 @@ public static class RiskAssessor
         }
 
         var tenantName = "tenant";
+        var tenantId = input.TenantId ?? (input.Findings.Count > 0 ? input.Findings[0].Finding.TenantId : "");
         var report = new RiskReport(
             input.Now,
             input.Context is { } c2 ? new ContextDto(c2.ApplicationTier, c2.DataClassification.Name(), c2.InternetFacing, c2.Environment, c2.Compliance, c2.BusinessService) : null,
             adjustments,
-            Entity("tenant", input.Findings.Count > 0 ? input.Findings[0].Finding.TenantId : "", tenantName, aggregates.Tenant),
+            Entity("tenant", tenantId, tenantName, aggregates.Tenant),
             ServiceEntities(serviceIndex, aggregates.Services),
             ProjectEntities(projectIds, projectNames, aggregates.Projects),
             AssetEntities(input.Assets, aggregates.Assets),
             findings,
             ControlImpacts(input.Findings, scores, controls),
             ReportTemplate.Placeholder);
-        return report with { Narrative = ReportTemplate.Write(report, aggregator, scores, input.Findings) };
+        report = report with { Narrative = ReportTemplate.Write(report, aggregator, scores, input.Findings) };
+
+        var snapshots = new List<FindingSnapshot>(scores.Length);
+        for (var i = 0; i < scores.Length; i++)
+        {
+            var f = input.Findings[i].Finding;
+            snapshots.Add(new FindingSnapshot(FindingSnapshot.KeyOf(f.ProjectId, f.ComponentRef, f.VulnerabilityId), f.VulnerabilityId, f.Purl ?? f.ComponentRef, f.ProjectId,
+                scores[i].Score, scores[i].Level, inputs[i], scores[i].Breakdown));
+        }
+
+        var entities = new List<RiskSnapshotEntry>(1 + report.Services.Count + report.Projects.Count + report.Assets.Count);
+        foreach (var e in (IEnumerable<EntityRiskDto>)[report.Tenant, .. report.Services, .. report.Projects, .. report.Assets])
+        {
+            entities.Add(new RiskSnapshotEntry(e.Kind, e.Id, e.Name, e.Score, e.Level, e.Findings, e.Critical, e.High));
+        }
+
+        return new AssessmentResult(report, snapshots, entities, scorer);
     }
 
     /// <summary>The asset context of a set of linked assets: most critical tier, any exposure, most sensitive data.</summary>

@@ -87,4 +87,7 @@ public sealed record TokenUsage(long InputTokens, long OutputTokens, int Calls);
 [JsonSerializable(typeof(BusinessContextSpec))]
 [JsonSerializable(typeof(NarrativeContent))]
 [JsonSerializable(typeof(Scoring.FindingFactors))]
+[JsonSerializable(typeof(Alerting.RiskEvent))]
+[JsonSerializable(typeof(List<Core.Risk.AssetSpec>))]
+[JsonSerializable(typeof(Snapshots.RiskDiffResult))]
 public sealed partial class RiskJsonContext : JsonSerializerContext;

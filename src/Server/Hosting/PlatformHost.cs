@@ -65,6 +65,7 @@ public static class PlatformHost
             o.SerializerOptions.TypeInfoResolverChain.Insert(1, SupplyChainJsonContext.Default);
             o.SerializerOptions.TypeInfoResolverChain.Insert(2, ResponseJsonContext.Default);
             o.SerializerOptions.TypeInfoResolverChain.Insert(3, DetectionApiJsonContext.Default);
+            o.SerializerOptions.TypeInfoResolverChain.Add(RiskJsonApiContext.Default);
         });
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
@@ -155,6 +156,13 @@ public static class PlatformHost
         services.AddSingleton<IJobHandler, SupplyChain.SbomAnalyseJobHandler>();
         services.AddSingleton<IJobHandler, SupplyChain.SbomReanalyseJobHandler>();
         services.AddHostedService<SupplyChain.AdvisoryIndexLoader>();
+        services.AddSingleton<Risk.RiskService>();
+        services.AddSingleton<Risk.RiskNarrationService>();
+        services.AddSingleton<IJobHandler, Risk.RiskAssessJobHandler>();
+        if (options.HasRole("report"))
+        {
+            services.AddHostedService<Risk.RiskSnapshotScheduler>();
+        }
         services.AddHostedService<SupplyChain.ReanalysisScheduler>();
         ResponseModule.Add(services, options, builder.Configuration);
         services.AddSingleton(options.Detection);
@@ -206,6 +214,7 @@ public static class PlatformHost
             api.MapSupplyChainApi();
             api.MapResponseApi();
             api.MapDetectionApi();
+            api.MapRiskApi();
         }
 
         return app;

@@ -32,6 +32,8 @@ public sealed class PlatformOptions
 
     /// <summary>Event ingestion and detection.</summary>
     public Detection.DetectionOptions Detection { get; set; } = new();
+    /// <summary>LLM used to write risk analyses (optional).</summary>
+    public Risk.LlmSettings Llm { get; set; } = new();
 
     /// <summary>Load the demo data set on start.</summary>
     public bool Demo { get; set; }
