@@ -19,7 +19,12 @@ internal static class RiskCommands
         var format = new Option<string>("--format") { Description = "table (default) or json", DefaultValueFactory = _ => "table" };
         format.AcceptOnlyFromAmong("table", "json");
         var project = new Option<string>("--project") { Description = "Project name shown in the report", DefaultValueFactory = _ => "sbom" };
-        var command = new Command("assess", "Risk assessment of an SBOM: scored, explained and prioritised findings with a remediation plan.") { sbom, context, format, project };
+        var llmUrl = new Option<string?>("--llm-url") { Description = "LLM base URL for the written analysis (template text without it); key from MCPSEC__LLM__APIKEY" };
+        var llmModel = new Option<string?>("--llm-model") { Description = "LLM model name" };
+        var llmProvider = new Option<string>("--llm-provider") { Description = "openai (OpenAI-compatible, default), anthropic or ollama", DefaultValueFactory = _ => "openai" };
+        llmProvider.AcceptOnlyFromAmong("openai", "anthropic", "ollama");
+        var allow = new Option<string[]>("--allow-network") { Description = "CIDR exempt from the SSRF guard, e.g. 127.0.0.0/8 for a local model server", AllowMultipleArgumentsPerToken = true };
+        var command = new Command("assess", "Risk assessment of an SBOM: scored, explained and prioritised findings with a remediation plan.") { sbom, context, format, project, llmUrl, llmModel, llmProvider, allow };
         StoreCliOptions.AddTo(command);
         command.SetAction(async (p, ct) =>
         {
@@ -40,14 +45,39 @@ internal static class RiskCommands
                 ctx = BusinessContext.Parse(await File.ReadAllBytesAsync(cf.FullName, ct).ConfigureAwait(false), cf.Name);
             }
 
+            var options = StoreCliOptions.Resolve(p);
+            Risk.Llm.LlmOptions? llm = null;
+            if (p.GetValue(llmUrl) is { } url)
+            {
+                if (!Uri.TryCreate(url, UriKind.Absolute, out var uri))
+                {
+                    throw new Core.ValidationException("--llm-url", $"'{url}' is not an absolute URL.");
+                }
+
+                llm = new Risk.Llm.LlmOptions
+                {
+                    Provider = Risk.Llm.LlmOptions.ParseProvider(p.GetValue(llmProvider)),
+                    Endpoint = uri,
+                    Model = p.GetValue(llmModel) ?? throw new Core.ValidationException("--llm-model", "--llm-model is required with --llm-url."),
+                    ApiKey = options.Llm.ApiKey,
+                }.Validate();
+            }
+
             var bytes = await File.ReadAllBytesAsync(f.FullName, ct).ConfigureAwait(false);
             var document = SbomIngestor.Parse(bytes, f.Name);
-            await using var store = await StoreCliOptions.OpenAsync(StoreCliOptions.Resolve(p), ct).ConfigureAwait(false);
+            await using var store = await StoreCliOptions.OpenAsync(options, ct).ConfigureAwait(false);
             var index = await new AdvisoryDatabase(store).ReloadAsync(ct).ConfigureAwait(false);
             var projectName = p.GetValue(project)!;
             var upload = SbomIngestor.ToUpload(projectName, "local", document, bytes);
             var findings = SbomAnalyseJobHandler.Analyse(index, upload.Components, SbomAnalyseJobHandler.VexStatements(document));
-            var report = RiskAssessor.Assess(LocalInput(document, upload, findings, projectName, ctx, DateTimeOffset.UtcNow));
+            var input = LocalInput(document, upload, findings, projectName, ctx, DateTimeOffset.UtcNow);
+            var report = RiskAssessor.Assess(input);
+            if (llm is not null)
+            {
+                using var http = new Server.Outbound.OutboundGuard([.. options.Outbound.AllowedNetworks, .. p.GetValue(allow) ?? []]).CreateClient(llm.Timeout * (llm.MaxRetries + 2));
+                using var client = Risk.Llm.LlmClients.Create(llm, http);
+                report = await new Risk.Llm.RiskNarrator(client, llm).NarrateAsync(report, input, ct).ConfigureAwait(false);
+            }
 
             var output = p.InvocationConfiguration.Output;
             if (p.GetValue(format) == "json")
