@@ -63,6 +63,9 @@ public interface ITenantStore
     /// <summary>Alerts, incidents, rule settings and correlation checkpoints of the tenant.</summary>
     Alerts.IAlertStore Alerts { get; }
 
+    /// <summary>Stored reports and report schedules of the tenant.</summary>
+    Reporting.IReportStore Reports { get; }
+
     /// <summary>The tenant record.</summary>
     Task<Tenant> GetTenantAsync(CancellationToken cancellationToken);
 

@@ -22,6 +22,8 @@ internal sealed class SqlTenantStore(SqlStore store, TenantScope scope) : ITenan
 
     public Alerts.IAlertStore Alerts => new SqlAlertStore(store, _tenant);
 
+    public Reporting.IReportStore Reports => new SqlReportStore(store, _tenant);
+
     private DateTimeOffset Now => SqlStore.Truncate(store.ClockInternal.GetUtcNow());
 
     public async Task<Tenant> GetTenantAsync(CancellationToken cancellationToken)
