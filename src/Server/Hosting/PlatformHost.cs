@@ -17,6 +17,7 @@ using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry.Metrics;
@@ -66,6 +67,7 @@ public static class PlatformHost
             o.SerializerOptions.TypeInfoResolverChain.Insert(2, ResponseJsonContext.Default);
             o.SerializerOptions.TypeInfoResolverChain.Insert(3, DetectionApiJsonContext.Default);
             o.SerializerOptions.TypeInfoResolverChain.Add(RiskJsonApiContext.Default);
+            o.SerializerOptions.TypeInfoResolverChain.Add(ReportsJsonContext.Default);
         });
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
@@ -185,6 +187,15 @@ public static class PlatformHost
                 services.AddHostedService<Detection.FileTailSource>();
             }
         }
+
+        services.TryAddSingleton<McpSecurity.Reporting.Data.IReportFeeds, McpSecurity.Reporting.Data.UnavailableReportFeeds>();
+        services.AddSingleton(sp => new McpSecurity.Reporting.ReportGenerator(
+            sp.GetRequiredService<McpSecurity.Reporting.Data.IReportFeeds>(), sp.GetRequiredService<TimeProvider>(), Reporting.AttackCatalogueSource.For(options)));
+        services.AddSingleton<IJobHandler, Reporting.ReportGenerateJobHandler>();
+        if (options.HasRole("report"))
+        {
+            services.AddHostedService<Reporting.ReportScheduler>();
+        }
         if (options.HasRole("ingest") || options.HasRole("detect") || options.HasRole("respond") || options.HasRole("report"))
         {
             services.AddHostedService<JobRunner>();
@@ -215,6 +226,7 @@ public static class PlatformHost
             api.MapResponseApi();
             api.MapDetectionApi();
             api.MapRiskApi();
+            api.MapReportsApi();
         }
 
         return app;

@@ -35,6 +35,9 @@ public sealed class PlatformOptions
     /// <summary>LLM used to write risk analyses (optional).</summary>
     public Risk.LlmSettings Llm { get; set; } = new();
 
+    /// <summary>Reporting settings.</summary>
+    public ReportOptions Reports { get; set; } = new();
+
     /// <summary>Load the demo data set on start.</summary>
     public bool Demo { get; set; }
 
@@ -129,4 +132,11 @@ public sealed class LimitOptions
 
     /// <summary>Requests per minute per API key or user (per client address when anonymous).</summary>
     public int RequestsPerMinute { get; set; } = 600;
+}
+
+/// <summary>Reporting settings (<c>MCPSEC__REPORTS__*</c>).</summary>
+public sealed class ReportOptions
+{
+    /// <summary>Path of the ATT&amp;CK enterprise STIX bundle for coverage reports; none by default.</summary>
+    public string? AttackCatalogue { get; set; }
 }
