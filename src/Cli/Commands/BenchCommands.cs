@@ -20,6 +20,7 @@ internal static class BenchCommands
         command.Add(RespondBench.Create());
         command.Add(RiskBench.Create());
         command.Add(DetectBench.Create());
+        command.Add(ReportBench.Create());
         return command;
     }
 
