@@ -82,7 +82,7 @@ public static class ReportsApi
         return reports;
     }
 
-    private static async Task<Accepted<JobDto>> GenerateAsync(GenerateReportRequest body, HttpContext ctx, IStore store, ReportGenerator generator, CancellationToken ct)
+    private static async Task<Accepted<JobDto>> GenerateAsync(GenerateReportRequest body, HttpContext ctx, IStore store, ReportGenerator generator, TimeProvider time, CancellationToken ct)
     {
         var retention = body.RetentionDays ?? 30;
         if (retention is < ReportScheduleRules.MinRetentionDays or > ReportScheduleRules.MaxRetentionDays)
@@ -94,7 +94,7 @@ public static class ReportsApi
             body.From, body.To, null, body.Template, retention, null, ctx.Actor().ToString());
 
         // Validate now so a bad request is a 400, not a failed job later; the period is fixed at request time.
-        var period = generator.Validate(payload.ToRequest(DateTimeOffset.UtcNow));
+        var period = generator.Validate(payload.ToRequest(time.GetUtcNow()));
         payload = payload with { From = period.From, To = period.To };
         var job = await store.ForTenant(ctx.Scope()).EnqueueJobAsync(ReportGenerateJobHandler.JobKind, ReportGenerateJobHandler.Serialize(payload), ctx.Actor(), ct).ConfigureAwait(false);
         return TypedResults.Accepted($"/api/v1/jobs/{job.Id}", JobDto.From(job));
