@@ -66,6 +66,9 @@ public static class CliApp
         root.Add(RiskCommands.Assess());
         root.Add(DetectionCommands.Detect());
         root.Add(DetectionCommands.Rules());
+        root.Add(AlertCommands.Attack());
+        root.Add(AlertCommands.Ingest());
+        root.Add(AlertCommands.Alerts());
         root.Add(ReportCommands.Report());
         root.Add(PlaybookCommands.Create());
         root.Add(BenchCommands.Create());

@@ -338,6 +338,39 @@ public sealed class DetectionTests(DetectionPlatform fixture) : IClassFixture<De
         Assert.Equal(HttpStatusCode.Conflict, (await client.PostAsync("/api/v1/rules", new StringContent(yaml, Encoding.UTF8, "application/yaml"), Ct)).StatusCode);
     }
 
+    [Fact]
+    public async Task Cli_AttackImportIngestAndAlertsList_OnTheLocalStore()
+    {
+        var dataDir = Path.Combine(Path.GetTempPath(), "mcpsec-cli-det-" + Guid.NewGuid().ToString("N")[..8]);
+        var rules = TestData.Path("sigma", "rules", "rules", "windows", "process_creation");
+        using var o1 = new StringWriter();
+        using var e1 = new StringWriter();
+        Assert.Equal(0, await Cli.CliApp.RunAsync(["attack", "import", TestData.Path("attack", "enterprise-attack.json"), "--rules", rules, "--data-dir", dataDir], o1, e1, Ct));
+        Assert.Contains("techniques", o1.ToString(), StringComparison.Ordinal);
+        Assert.Contains("resolved", o1.ToString(), StringComparison.Ordinal);
+
+        var caseDir = Path.Combine(TestData.Path("sigma", "regression"), "0022869c-49f7-4ff2-ba03-85ac42ddac58");
+        var broken = Path.Combine(dataDir, "broken.ndjson");
+        await File.WriteAllTextAsync(broken, "{\"a\": 1}\nnot json\n", Ct);
+        using var o2 = new StringWriter();
+        using var e2 = new StringWriter();
+        Assert.Equal(0, await Cli.CliApp.RunAsync(["ingest", caseDir, "--rules", rules, "--data-dir", dataDir], o2, e2, Ct));
+        Assert.Contains("new alerts", o2.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(" 0 new alerts", o2.ToString().Split('\n').Last(l => l.StartsWith("total", StringComparison.Ordinal)), StringComparison.Ordinal);
+        using var o3 = new StringWriter();
+        using var e3 = new StringWriter();
+        Assert.Equal(1, await Cli.CliApp.RunAsync(["ingest", broken, "--rules", rules, "--data-dir", dataDir], o3, e3, Ct));
+        Assert.Contains("broken.ndjson:2:", e3.ToString(), StringComparison.Ordinal);
+
+        using var o4 = new StringWriter();
+        using var e4 = new StringWriter();
+        Assert.Equal(0, await Cli.CliApp.RunAsync(["alerts", "list", "--data-dir", dataDir], o4, e4, Ct));
+        var listing = o4.ToString();
+        Assert.Contains("System Information Discovery via Registry Queries", listing, StringComparison.Ordinal);
+        Assert.Contains("T1082 System Information Discovery", listing, StringComparison.Ordinal);
+        Assert.Contains("author:", listing, StringComparison.Ordinal);
+    }
+
     private static byte[] Gzip(byte[] data)
     {
         using var output = new MemoryStream();
