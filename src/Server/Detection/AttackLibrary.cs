@@ -25,7 +25,7 @@ public sealed class AttackLibrary
     private readonly string _path;
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
-    private readonly ConcurrentDictionary<string, AlertAttack> _byRule = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (AttackCatalogue? Catalogue, AlertAttack Attack)> _byRule = new(StringComparer.Ordinal);
     private AttackCatalogue? _catalogue;
     private DateTime _loadedWrite;
     private DateTimeOffset _checkedAt = DateTimeOffset.MinValue;
@@ -78,16 +78,19 @@ public sealed class AttackLibrary
                     return _catalogue;
                 }
 
-                _checkedAt = now;
+                // The check time is set only once the file has been looked at (and loaded), so callers arriving
+                // while a large bundle loads wait on the lock instead of resolving against no catalogue.
                 var info = new FileInfo(_path);
                 if (!info.Exists)
                 {
                     _catalogue = null;
+                    _checkedAt = now;
                     return null;
                 }
 
                 if (_catalogue is not null && info.LastWriteTimeUtc == _loadedWrite)
                 {
+                    _checkedAt = now;
                     return _catalogue;
                 }
 
@@ -102,7 +105,7 @@ public sealed class AttackLibrary
                     _loadError = $"The ATT&CK catalogue '{_path}' could not be loaded: {ex.Message}";
                 }
 
-                _byRule.Clear();
+                _checkedAt = _time.GetUtcNow();
                 return _catalogue;
             }
         }
@@ -111,8 +114,16 @@ public sealed class AttackLibrary
     /// <summary>ATT&amp;CK context for a rule's tags, cached per rule id.</summary>
     public AlertAttack Resolve(string ruleId, IReadOnlyList<string> tags)
     {
+        // Cached per rule and per catalogue instance: a reloaded catalogue resolves every rule afresh.
         var catalogue = Catalogue;
-        return _byRule.TryGetValue(ruleId, out var cached) ? cached : _byRule.GetOrAdd(ruleId, Resolve(catalogue, tags));
+        if (_byRule.TryGetValue(ruleId, out var cached) && ReferenceEquals(cached.Catalogue, catalogue))
+        {
+            return cached.Attack;
+        }
+
+        var attack = Resolve(catalogue, tags);
+        _byRule[ruleId] = (catalogue, attack);
+        return attack;
     }
 
     /// <summary>Resolves tags against a catalogue (or reports every <c>attack.*</c> tag as unresolved without one).</summary>
