@@ -170,6 +170,77 @@ public sealed class SupplyChainTests : IAsyncLifetime
         });
     }
     [Fact]
+    public async Task NvdImport_AttachesCvssToOsvByAlias_AndKeepsCveOnlyRecords()
+    {
+        var dataDir = Path.Combine(Path.GetTempPath(), "mcpsec-nvd-" + Guid.NewGuid().ToString("N")[..8]);
+        using var o1 = new StringWriter();
+        using var e1 = new StringWriter();
+        Assert.Equal(0, await CliApp.RunAsync(["db", "import", TestData.Path("vuln", "osv", "go"), "--data-dir", dataDir], o1, e1, Ct));
+
+        // A Go advisory without CVSS of its own, with a CVE alias and an explicit affected version.
+        var advisory = Directory.GetFiles(TestData.Path("vuln", "osv", "go"), "*.json").Order(StringComparer.Ordinal)
+            .Select(f => JsonDocument.Parse(File.ReadAllBytes(f)).RootElement)
+            .First(a => !a.TryGetProperty("withdrawn", out _) && !a.TryGetProperty("severity", out _)
+                && a.TryGetProperty("aliases", out var al) && al.EnumerateArray().Any(x => x.GetString()!.StartsWith("CVE-", StringComparison.Ordinal))
+                && a.GetProperty("affected")[0].TryGetProperty("ranges", out var r) && r[0].GetProperty("type").GetString() == "SEMVER"
+                && r[0].GetProperty("events").EnumerateArray().Any(e => e.TryGetProperty("fixed", out _))
+                && !a.GetProperty("affected")[0].GetProperty("package").GetProperty("name").GetString()!.StartsWith("stdlib", StringComparison.Ordinal)
+                && a.GetProperty("affected")[0].GetProperty("package").GetProperty("name").GetString() != "toolchain");
+        var cve = advisory.GetProperty("aliases").EnumerateArray().Select(x => x.GetString()!).First(x => x.StartsWith("CVE-", StringComparison.Ordinal));
+        var module = advisory.GetProperty("affected")[0].GetProperty("package").GetProperty("name").GetString()!;
+        var fixedVersion = advisory.GetProperty("affected")[0].GetProperty("ranges")[0].GetProperty("events").EnumerateArray()
+            .First(e => e.TryGetProperty("fixed", out _)).GetProperty("fixed").GetString()!;
+        var introduced = advisory.GetProperty("affected")[0].GetProperty("ranges")[0].GetProperty("events")[0].GetProperty("introduced").GetString()!;
+        var version = introduced == "0" ? "0.0.1" : introduced;
+
+        var nvd = Path.Combine(dataDir, "nvdcve-2.0.json");
+        await File.WriteAllTextAsync(nvd, $$$"""
+            {"resultsPerPage":2,"startIndex":0,"totalResults":2,"format":"NVD_CVE","version":"2.0","timestamp":"2024-05-01T00:00:00.000",
+             "vulnerabilities":[
+              {"cve":{"id":"{{{cve}}}","sourceIdentifier":"security@golang.org","published":"2023-01-01T00:00:00.000","lastModified":"2023-02-01T00:00:00.000","vulnStatus":"Analyzed",
+                "descriptions":[{"lang":"en","value":"A flaw described by NVD."}],
+                "metrics":{"cvssMetricV31":[{"source":"nvd@nist.gov","type":"Primary","cvssData":{"version":"3.1","vectorString":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H","baseScore":9.8,"baseSeverity":"CRITICAL"}}]},
+                "weaknesses":[{"source":"nvd@nist.gov","type":"Primary","description":[{"lang":"en","value":"CWE-79"}]}],"references":[]}},
+              {"cve":{"id":"CVE-2099-424242","sourceIdentifier":"cve@mitre.org","published":"2024-01-01T00:00:00.000","lastModified":"2024-01-02T00:00:00.000","vulnStatus":"Analyzed",
+                "descriptions":[{"lang":"en","value":"Only in NVD."}],"metrics":{},"references":[]}}]}
+            """, Ct);
+        using var o2 = new StringWriter();
+        using var e2 = new StringWriter();
+        Assert.Equal(0, await CliApp.RunAsync(["db", "import", nvd, "--data-dir", dataDir], o2, e2, Ct));
+        using var o3 = new StringWriter();
+        using var e3 = new StringWriter();
+        Assert.Equal(0, await CliApp.RunAsync(["db", "status", "--data-dir", dataDir], o3, e3, Ct));
+        Assert.Matches(@"(?m)^nvd\s+2\s", o3.ToString());
+
+        var sbom = Path.Combine(dataDir, "go.cdx.json");
+        var v = version.StartsWith('v') ? version : "v" + version;
+        await File.WriteAllTextAsync(sbom, $$"""{"bomFormat":"CycloneDX","specVersion":"1.5","version":1,"components":[{"type":"library","bom-ref":"m","name":"{{module}}","version":"{{v}}","purl":"pkg:golang/{{module}}@{{v}}" """ + "}]}", Ct);
+        using var o4 = new StringWriter();
+        using var e4 = new StringWriter();
+        Assert.Equal(0, await CliApp.RunAsync(["scan", sbom, "--format", "json", "--data-dir", dataDir], o4, e4, Ct));
+        var json = JsonDocument.Parse(o4.ToString()).RootElement;
+        var finding = json.GetProperty("findings").EnumerateArray().First(f => f.GetProperty("aliases").EnumerateArray().Any(a => a.GetString() == cve) || f.GetProperty("id").GetString() == cve);
+        Assert.Equal(9.8, finding.GetProperty("score").GetDouble(), 1);
+        Assert.Equal("CRITICAL", finding.GetProperty("severity").GetString()!.ToUpperInvariant());
+        Assert.Equal("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", finding.GetProperty("explanation").GetProperty("cvssVector").GetString());
+
+        // The CVE-only record is in the database too (counted among the advisories), and a re-import changes nothing.
+        Assert.True(json.GetProperty("advisories").GetInt32() > 1);
+        using var o5 = new StringWriter();
+        using var e5 = new StringWriter();
+        Assert.Equal(0, await CliApp.RunAsync(["db", "import", nvd, "--data-dir", dataDir], o5, e5, Ct));
+        Assert.Contains("2 unchanged", o5.ToString(), StringComparison.Ordinal);
+
+        // A malformed NVD document is rejected naming the JSON path.
+        var bad = Path.Combine(dataDir, "bad-nvd.json");
+        await File.WriteAllTextAsync(bad, """{"format":"NVD_CVE","vulnerabilities":[{"cve":{"sourceIdentifier":"x","published":"2024-01-01T00:00:00.000","lastModified":"2024-01-01T00:00:00.000"}}]}""", Ct);
+        using var o6 = new StringWriter();
+        using var e6 = new StringWriter();
+        Assert.Equal(1, await CliApp.RunAsync(["db", "import", bad, "--data-dir", dataDir], o6, e6, Ct));
+        Assert.Contains("$.vulnerabilities[0].cve.id", e6.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task CliScan_CycloneDxVexWithOpenVex_ParsesBackThroughOurReader()
     {
         var dataDir = Path.Combine(Path.GetTempPath(), "mcpsec-scanvex-" + Guid.NewGuid().ToString("N")[..8]);

@@ -13,7 +13,7 @@ internal static class SupplyChainCommands
 
     public static Command Db()
     {
-        var path = new Argument<string>("path") { Description = "OSV JSON file, directory or all.zip; CISA KEV JSON; EPSS CSV" };
+        var path = new Argument<string>("path") { Description = "OSV JSON file, directory or all.zip; NVD CVE API 2.0 JSON; CISA KEV JSON; EPSS CSV" };
         var import = new Command("import", "Import advisories and feeds from local files into the advisory database.") { path };
         import.SetAction(async (p, ct) =>
         {
@@ -80,7 +80,7 @@ internal static class SupplyChainCommands
 
             return failed ? CliApp.Failure : CliApp.Ok;
         });
-        var command = new Command("db", "The local advisory database (OSV, CISA KEV, EPSS).") { import, status, sync };
+        var command = new Command("db", "The local advisory database (OSV, NVD, CISA KEV, EPSS).") { import, status, sync };
         StoreCliOptions.AddTo(command);
         return command;
     }

@@ -24,6 +24,12 @@ public sealed class AdvisoryDatabase(IStore store)
     /// <summary>Source name of the stored EPSS scores.</summary>
     public const string EpssSource = "epss";
 
+    /// <summary>Source name of NVD CVE records.</summary>
+    public const string NvdSource = "nvd";
+
+    /// <summary>Prefix of the stored ids of NVD CVE records, which keeps them apart from OSV advisories with CVE ids.</summary>
+    public const string NvdIdPrefix = "nvd:";
+
     /// <summary>Largest single advisory document accepted.</summary>
     public const int MaxDocumentBytes = 16 << 20;
 
@@ -45,10 +51,18 @@ public sealed class AdvisoryDatabase(IStore store)
     public async Task<AdvisoryIndex> ReloadAsync(CancellationToken cancellationToken)
     {
         var advisories = new List<OsvAdvisory>();
+        var nvd = new Dictionary<string, NvdRecord>(StringComparer.OrdinalIgnoreCase);
         await foreach (var stored in store.Advisories.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
             try
             {
+                if (stored.Id.StartsWith(NvdIdPrefix, StringComparison.Ordinal))
+                {
+                    var records = NvdImporter.Parse(Encoding.UTF8.GetBytes("{\"vulnerabilities\":[" + stored.Document + "]}"), stored.Source);
+                    nvd[records[0].Advisory.Id] = records[0];
+                    continue;
+                }
+
                 advisories.Add(OsvImporter.Parse(Encoding.UTF8.GetBytes(stored.Document), stored.Source));
             }
             catch (AdvisoryFormatException)
@@ -70,6 +84,11 @@ public sealed class AdvisoryDatabase(IStore store)
             epss = EpssImporter.Read(reader, EpssSource);
         }
 
+        if (nvd.Count > 0)
+        {
+            AttachNvd(advisories, nvd);
+        }
+
         var index = AdvisoryIndex.Build(advisories, kev, epss);
         Volatile.Write(ref _index, index);
         return index;
@@ -80,7 +99,7 @@ public sealed class AdvisoryDatabase(IStore store)
     {
         var errors = new List<string>();
         var batch = new List<StoredAdvisory>(1000);
-        int advisories = 0, inserted = 0, updated = 0, unchanged = 0, kevEntries = 0, epssScores = 0;
+        int advisories = 0, inserted = 0, updated = 0, unchanged = 0, kevEntries = 0, epssScores = 0, nvdRecords = 0;
 
         async Task FlushAsync()
         {
@@ -110,6 +129,26 @@ public sealed class AdvisoryDatabase(IStore store)
                         var catalog = KevImporter.ParseCsv(Encoding.UTF8.GetString(bytes), name);
                         kevEntries += catalog.Entries.Count;
                         throw new ValidationException("path", $"{name}: the KEV CSV was read ({catalog.Entries.Count} entries), but the database stores the KEV JSON form; import known_exploited_vulnerabilities.json instead.");
+                    }
+
+                case "nvd":
+                    {
+                        var records = NvdImporter.Parse(bytes, name);
+                        using var json = System.Text.Json.JsonDocument.Parse(bytes);
+                        var items = json.RootElement.GetProperty("vulnerabilities");
+                        var i = 0;
+                        foreach (var item in items.EnumerateArray())
+                        {
+                            var record = records[i++];
+                            batch.Add(new StoredAdvisory(NvdIdPrefix + record.Advisory.Id, name, record.Advisory.Modified, record.Advisory.Withdrawn, item.GetRawText()));
+                            nvdRecords++;
+                            if (batch.Count >= 1000)
+                            {
+                                await FlushAsync().ConfigureAwait(false);
+                            }
+                        }
+
+                        break;
                     }
 
                 case "epss":
@@ -183,6 +222,11 @@ public sealed class AdvisoryDatabase(IStore store)
             await store.Advisories.SetStatusAsync(new FeedStatus("osv", advisories, now, $"{path}: {inserted} new, {updated} updated, {unchanged} unchanged, {errors.Count} errors"), cancellationToken).ConfigureAwait(false);
         }
 
+        if (nvdRecords > 0)
+        {
+            await store.Advisories.SetStatusAsync(new FeedStatus(NvdSource, nvdRecords, now, path), cancellationToken).ConfigureAwait(false);
+        }
+
         if (kevEntries > 0)
         {
             await store.Advisories.SetStatusAsync(new FeedStatus(KevSource, kevEntries, now, path), cancellationToken).ConfigureAwait(false);
@@ -194,13 +238,90 @@ public sealed class AdvisoryDatabase(IStore store)
         }
 
         await ReloadAsync(cancellationToken).ConfigureAwait(false);
-        var summary = new AdvisoryImportSummary(advisories, inserted, updated, unchanged, kevEntries, epssScores, errors);
+        var summary = new AdvisoryImportSummary(advisories + nvdRecords, inserted, updated, unchanged, kevEntries, epssScores, errors);
         if (inserted + updated + kevEntries + epssScores > 0)
         {
             Changed?.Invoke(summary);
         }
 
         return summary;
+    }
+
+    /// <summary>
+    /// Gives OSV advisories the NVD data of their CVE (id or alias): CVSS vectors of versions the advisory
+    /// does not score itself, and the description when it has none. CVEs no OSV advisory names are added
+    /// as advisories of their own (no packages, so they never match a component by themselves).
+    /// </summary>
+    internal static void AttachNvd(List<OsvAdvisory> advisories, Dictionary<string, NvdRecord> nvd)
+    {
+        var used = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        for (var i = 0; i < advisories.Count; i++)
+        {
+            var a = advisories[i];
+            NvdRecord? record = null;
+            if (a.Id.StartsWith("CVE-", StringComparison.OrdinalIgnoreCase) && nvd.TryGetValue(a.Id, out var direct))
+            {
+                record = direct;
+            }
+            else
+            {
+                foreach (var alias in a.Aliases)
+                {
+                    if (alias.StartsWith("CVE-", StringComparison.OrdinalIgnoreCase) && nvd.TryGetValue(alias, out var byAlias))
+                    {
+                        record = byAlias;
+                        break;
+                    }
+                }
+            }
+
+            if (record is null)
+            {
+                continue;
+            }
+
+            used.Add(record.Advisory.Id);
+            var severity = new List<OsvSeverity>(a.Severity);
+            foreach (var s in record.Advisory.Severity)
+            {
+                var present = false;
+                foreach (var own in a.Severity)
+                {
+                    present |= string.Equals(own.Type, s.Type, StringComparison.Ordinal);
+                }
+
+                if (!present)
+                {
+                    severity.Add(s);
+                }
+            }
+
+            advisories[i] = new OsvAdvisory
+            {
+                Id = a.Id,
+                SchemaVersion = a.SchemaVersion,
+                Modified = a.Modified,
+                Published = a.Published,
+                Withdrawn = a.Withdrawn,
+                Aliases = a.Aliases,
+                Related = a.Related,
+                Summary = a.Summary,
+                Details = a.Details ?? record.Advisory.Details,
+                Severity = severity,
+                Affected = a.Affected,
+                References = a.References,
+                DatabaseSpecific = a.DatabaseSpecific,
+                Source = a.Source,
+            };
+        }
+
+        foreach (var (id, record) in nvd)
+        {
+            if (!used.Contains(id) && !record.Advisory.IsWithdrawn)
+            {
+                advisories.Add(record.Advisory);
+            }
+        }
     }
 
     private async Task ImportZipAsync(string path, Func<byte[], string, Task> add, IProgress<(int Done, int Total)>? progress, CancellationToken cancellationToken)
@@ -275,6 +396,12 @@ public sealed class AdvisoryDatabase(IStore store)
         if (head.Contains("\"catalogVersion\"", StringComparison.Ordinal) && head.Contains("\"vulnerabilities\"", StringComparison.Ordinal))
         {
             return "kev-json";
+        }
+
+        if (head.Contains("\"NVD_CVE\"", StringComparison.Ordinal)
+            || (head.Contains("\"vulnerabilities\"", StringComparison.Ordinal) && head.Contains("\"cve\"", StringComparison.Ordinal) && head.Contains("\"sourceIdentifier\"", StringComparison.Ordinal)))
+        {
+            return "nvd";
         }
 
         return "osv";
