@@ -1,5 +1,5 @@
 using System.Globalization;
-using McpSecurity.Detection.Yaml;
+using McpSecurity.Yaml;
 
 namespace McpSecurity.Detection.Mapping;
 

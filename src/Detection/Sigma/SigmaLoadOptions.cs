@@ -1,4 +1,4 @@
-using McpSecurity.Detection.Yaml;
+using McpSecurity.Yaml;
 
 namespace McpSecurity.Detection.Sigma;
 

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.RegularExpressions;
-using McpSecurity.Detection.Yaml;
+using McpSecurity.Yaml;
 
 namespace McpSecurity.Detection.Sigma;
 

@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using McpSecurity.Response.Actions;
 using McpSecurity.Response.Expressions;
 using McpSecurity.Response.Templates;
-using McpSecurity.Response.Yaml;
+using McpSecurity.Yaml;
 
 namespace McpSecurity.Response.Playbooks;
 

@@ -1,4 +1,4 @@
-namespace McpSecurity.Response.Yaml;
+namespace McpSecurity.Yaml;
 
 /// <summary>A YAML node read by <see cref="SafeYamlReader"/>, with its position in the source.</summary>
 internal abstract class YNode(int line, int column)

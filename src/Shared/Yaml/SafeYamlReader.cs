@@ -1,7 +1,7 @@
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
 
-namespace McpSecurity.Detection.Yaml;
+namespace McpSecurity.Yaml;
 
 /// <summary>Raised when YAML text cannot be read or breaks a safety limit.</summary>
 internal sealed class YamlReadException(string message, int line, int column, bool isLimit = false) : Exception(message)
