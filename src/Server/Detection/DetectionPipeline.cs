@@ -53,10 +53,12 @@ public sealed class DetectionPipeline
     private readonly FieldMappingConfig? _mapping;
     private readonly ConcurrentDictionary<string, TenantRuleSet> _tenants = new(StringComparer.Ordinal);
     private readonly Actor _actor = Actor.System("detection");
+    private readonly Response.ResponseTriggerPublisher? _triggers;
 
     /// <summary>Creates the pipeline; rules are compiled on first use (or by <see cref="WarmUpAsync"/>).</summary>
-    public DetectionPipeline(IStore store, DetectionOptions options, AttackLibrary attack, TimeProvider time)
+    public DetectionPipeline(IStore store, DetectionOptions options, AttackLibrary attack, TimeProvider time, Response.ResponseTriggerPublisher? triggers = null)
     {
+        _triggers = triggers;
         _store = store ?? throw new ArgumentNullException(nameof(store));
         _options = options ?? throw new ArgumentNullException(nameof(options));
         _attack = attack ?? throw new ArgumentNullException(nameof(attack));
@@ -195,6 +197,12 @@ public sealed class DetectionPipeline
                 {
                     case AlertOutcome.Created:
                         created++;
+                        if (_triggers is not null)
+                        {
+                            await _triggers.AlertCreatedAsync(scope, new Response.AlertTrigger(alert, write, match.Correlation is not null, match.Correlation?.Count ?? 1,
+                                match.Correlation is { } cm ? cm.Rule.Tags : match.Rule!.Tags), cancellationToken).ConfigureAwait(false);
+                        }
+
                         break;
                     case AlertOutcome.Merged:
                         merged++;

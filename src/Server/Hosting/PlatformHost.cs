@@ -154,6 +154,7 @@ public static class PlatformHost
         services.AddSingleton<IJobHandler, SleepJobHandler>();
         services.AddSingleton<JobHandlerRegistry>();
         services.AddSingleton<SupplyChain.AdvisoryDatabase>();
+        services.AddSingleton<Response.ResponseTriggerPublisher>();
         services.AddSingleton<SupplyChain.SbomIngestor>();
         services.AddSingleton<IJobHandler, SupplyChain.SbomAnalyseJobHandler>();
         services.AddSingleton<IJobHandler, SupplyChain.SbomReanalyseJobHandler>();

@@ -16,7 +16,8 @@ namespace McpSecurity.Server.SupplyChain;
 /// VEX statements (not_affected / false_positive → suppressed with the justification) and stores the findings.
 /// </summary>
 /// <param name="database">The advisory database whose index is matched.</param>
-public sealed class SbomAnalyseJobHandler(AdvisoryDatabase database) : IJobHandler
+/// <param name="triggers">Publishes the new findings for the response module (null: nothing is published).</param>
+public sealed class SbomAnalyseJobHandler(AdvisoryDatabase database, Response.ResponseTriggerPublisher? triggers = null) : IJobHandler
 {
     /// <inheritdoc />
     public string Kind => SbomIngestor.AnalyseJobKind;
@@ -36,6 +37,11 @@ public sealed class SbomAnalyseJobHandler(AdvisoryDatabase database) : IJobHandl
         var findings = Analyse(database.Index, components, VexStatements(parsed), parsed.MetadataComponent?.Purl);
         await context.ReportAsync(80, $"storing {findings.Count} findings", cancellationToken).ConfigureAwait(false);
         var run = await supplyChain.ReplaceFindingsAsync(sbomId, findings, "upload", Actor.System("sbom.analyse"), cancellationToken).ConfigureAwait(false);
+        if (triggers is not null)
+        {
+            await triggers.FindingsCreatedAsync(context.Store.Scope, run, cancellationToken).ConfigureAwait(false);
+        }
+
         return $$"""{"sbom":"{{sbomId}}","analysis":"{{run.Id}}","components":{{components.Count}},"findings":{{findings.Count}},"new":{{run.Added.Count}},"resolved":{{run.Resolved.Count}}}""";
     }
 
