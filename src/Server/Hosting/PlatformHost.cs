@@ -189,9 +189,9 @@ public static class PlatformHost
             }
         }
 
-        services.TryAddSingleton<McpSecurity.Reporting.Data.IReportFeeds, McpSecurity.Reporting.Data.UnavailableReportFeeds>();
+        services.TryAddSingleton<McpSecurity.Reporting.Data.IReportFeeds, Reporting.PlatformReportFeeds>();
         services.AddSingleton(sp => new McpSecurity.Reporting.ReportGenerator(
-            sp.GetRequiredService<McpSecurity.Reporting.Data.IReportFeeds>(), sp.GetRequiredService<TimeProvider>(), Reporting.AttackCatalogueSource.For(options)));
+            sp.GetRequiredService<McpSecurity.Reporting.Data.IReportFeeds>(), sp.GetRequiredService<TimeProvider>(), Reporting.AttackCatalogueSource.For(options, sp.GetRequiredService<Detection.AttackLibrary>())));
         services.AddSingleton<IJobHandler, Reporting.ReportGenerateJobHandler>();
         if (options.HasRole("report"))
         {

@@ -50,42 +50,24 @@ public sealed class RiskService(IStore store, IEventBus bus, TimeProvider time)
         foreach (var project in selected)
         {
             var sboms = await supply.ListSbomsAsync(project.Id, cancellationToken).ConfigureAwait(false);
-            if (sboms.Count == 0)
+            if (sboms.Count > 0)
             {
-                continue;
-            }
-
-            var sbom = sboms[0];
-            var components = await supply.ListComponentsAsync(sbom.Id, cancellationToken).ConfigureAwait(false);
-            var byRef = new Dictionary<string, StoredComponent>(components.Count, StringComparer.Ordinal);
-            foreach (var c in components)
-            {
-                byRef[c.Ref] = c;
-            }
-
-            var (depths, descriptions) = await GraphAsync(supply, sbom.Id, project.Name, cancellationToken).ConfigureAwait(false);
-            string? after = null;
-            while (true)
-            {
-                var page = await supply.ListFindingsAsync(new FindingQuery(ProjectId: project.Id, SbomId: sbom.Id, Limit: 1000, After: after), cancellationToken).ConfigureAwait(false);
-                foreach (var f in page)
-                {
-                    var c = byRef.GetValueOrDefault(f.ComponentRef);
-                    findings.Add(new AssessedFinding(f, project.Name, c?.Name ?? f.ComponentRef, c?.Version, descriptions.GetValueOrDefault(f.ComponentRef),
-                        depths.TryGetValue(f.ComponentRef, out var d) ? d : 0));
-                }
-
-                if (page.Count < 1000)
-                {
-                    break;
-                }
-
-                after = page[^1].Id;
+                await AddFindingsAsync(supply, project, sboms[0], findings, cancellationToken).ConfigureAwait(false);
             }
         }
 
         var assets = await tenant.Risk.ListAssetsAsync(cancellationToken).ConfigureAwait(false);
         return new AssessmentInput(findings, assets, context, time.GetUtcNow(), tenant.Scope.TenantId);
+    }
+
+    /// <summary>The assessment input of one SBOM version of a project (not necessarily its latest).</summary>
+    public async Task<AssessmentInput> LoadSbomAsync(ITenantStore tenant, Project project, SbomVersion sbom, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        var findings = new List<AssessedFinding>();
+        await AddFindingsAsync(tenant.SupplyChain, project, sbom, findings, cancellationToken).ConfigureAwait(false);
+        var assets = await tenant.Risk.ListAssetsAsync(cancellationToken).ConfigureAwait(false);
+        return new AssessmentInput(findings, assets, null, time.GetUtcNow(), tenant.Scope.TenantId);
     }
 
     /// <summary>Runs the model over the whole tenant, writes today's snapshot and publishes the threshold events it fires.</summary>
@@ -124,6 +106,36 @@ public sealed class RiskService(IStore store, IEventBus bus, TimeProvider time)
 
     /// <summary>Store access for the background scheduler.</summary>
     internal IStore Store => store;
+
+    private static async Task AddFindingsAsync(ISupplyChainStore supply, Project project, SbomVersion sbom, List<AssessedFinding> findings, CancellationToken cancellationToken)
+    {
+        var components = await supply.ListComponentsAsync(sbom.Id, cancellationToken).ConfigureAwait(false);
+        var byRef = new Dictionary<string, StoredComponent>(components.Count, StringComparer.Ordinal);
+        foreach (var c in components)
+        {
+            byRef[c.Ref] = c;
+        }
+
+        var (depths, descriptions) = await GraphAsync(supply, sbom.Id, project.Name, cancellationToken).ConfigureAwait(false);
+        string? after = null;
+        while (true)
+        {
+            var page = await supply.ListFindingsAsync(new FindingQuery(ProjectId: project.Id, SbomId: sbom.Id, Limit: 1000, After: after), cancellationToken).ConfigureAwait(false);
+            foreach (var f in page)
+            {
+                var c = byRef.GetValueOrDefault(f.ComponentRef);
+                findings.Add(new AssessedFinding(f, project.Name, c?.Name ?? f.ComponentRef, c?.Version, descriptions.GetValueOrDefault(f.ComponentRef),
+                    depths.TryGetValue(f.ComponentRef, out var d) ? d : 0));
+            }
+
+            if (page.Count < 1000)
+            {
+                break;
+            }
+
+            after = page[^1].Id;
+        }
+    }
 
     private static async Task<RiskSnapshot?> PreviousSnapshotAsync(ITenantStore tenant, DateOnly day, CancellationToken cancellationToken)
     {
