@@ -94,6 +94,7 @@ internal static class AlertCommands
         {
             var options = StoreCliOptions.Resolve(p);
             options.Detection.RuleDirectories = RuleDirectories(p, options);
+            options.Detection.WatchRules = false;
             var path = p.GetValue(target)!;
             var files = path is DirectoryInfo dir
                 ? dir.Exists ? EventFiles(dir) : throw new ValidationException("path", $"'{dir.FullName}' does not exist.")
@@ -101,7 +102,7 @@ internal static class AlertCommands
             await using var store = await StoreCliOptions.OpenAsync(options, ct).ConfigureAwait(false);
             var (operatorTenant, _) = await Bootstrap.EnsureInitialisedAsync(store, ct).ConfigureAwait(false);
             var tenant = p.GetValue(Tenant) is { } name ? await AdminCommands.ResolveTenantAsync(store, name, ct).ConfigureAwait(false) : store.ForTenant(Core.Tenancy.TenantScope.For(operatorTenant.Id));
-            var pipeline = new DetectionPipeline(store, options.Detection, new AttackLibrary(options.DataDir, TimeProvider.System), TimeProvider.System);
+            using var pipeline = new DetectionPipeline(store, options.Detection, new AttackLibrary(options.DataDir, TimeProvider.System), TimeProvider.System);
             var engine = await pipeline.WarmUpAsync().ConfigureAwait(false);
             var output = p.InvocationConfiguration.Output;
             var error = p.InvocationConfiguration.Error;
@@ -131,6 +132,8 @@ internal static class AlertCommands
                 matches += fileMatches;
             }
 
+            // The correlation windows continue with the next ingest into the same store.
+            await pipeline.CheckpointAsync(ct).ConfigureAwait(false);
             await output.WriteLineAsync($"total: {files.Length} files, {accepted} accepted, {rejected} rejected, {matches} matches, {created} new alerts, {merged} merged").ConfigureAwait(false);
             return rejected == 0 ? CliApp.Ok : CliApp.Failure;
         });

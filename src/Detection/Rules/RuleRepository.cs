@@ -36,6 +36,17 @@ public sealed record RuleFileKept(string File, IReadOnlyList<string> Problems);
 /// <param name="Error">When the whole reload failed (the previous engine keeps running): why.</param>
 public sealed record RuleReloadReport(int Generation, int Rules, int CorrelationRules, IReadOnlyList<RuleRejection> Rejections, IReadOnlyList<RuleFileKept> KeptPreviousVersion, string? Error);
 
+/// <summary>One rule file as it runs in the current engine: the text compiled (for a refused edit, the last good version).</summary>
+/// <param name="File">Rule file.</param>
+/// <param name="Text">YAML text compiled into the engine.</param>
+public readonly record struct RuleSource(string File, string Text);
+
+/// <summary>The engine running now together with the rule texts it was built from, swapped as one.</summary>
+/// <param name="Engine">Engine to evaluate with.</param>
+/// <param name="Sources">Rule texts compiled into <paramref name="Engine"/>, ordered by file.</param>
+/// <param name="Generation">Reload generation that built it.</param>
+public sealed record RuleSetVersion(SigmaEngine Engine, IReadOnlyList<RuleSource> Sources, int Generation);
+
 /// <summary>
 /// Sigma rules loaded from directories and kept up to date: a file watcher triggers a reload after changes
 /// settle; each changed file is read on its own, and a file that used to load cleanly but now has an error
@@ -47,12 +58,12 @@ public sealed class RuleRepository : IDisposable
 {
     private readonly string[] _directories;
     private readonly RuleRepositoryOptions _options;
-    private readonly Dictionary<string, (string Text, bool Clean)> _current = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (string Text, bool Clean, string[] Problems)> _files = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _lastGood = new(StringComparer.Ordinal);
     private readonly List<FileSystemWatcher> _watchers = [];
     private readonly Lock _gate = new();
     private readonly Timer _timer;
-    private SigmaEngine _engine;
+    private RuleSetVersion _version;
     private int _generation;
     private bool _disposed;
 
@@ -71,7 +82,7 @@ public sealed class RuleRepository : IDisposable
         }
 
         _timer = new Timer(_ => ReloadFromWatcher());
-        _engine = null!;
+        _version = null!;
         LastReport = Reload();
         if (_options.Watch)
         {
@@ -94,7 +105,10 @@ public sealed class RuleRepository : IDisposable
     }
 
     /// <summary>The engine to evaluate with now (replaced atomically on reload).</summary>
-    public SigmaEngine Engine => Volatile.Read(ref _engine);
+    public SigmaEngine Engine => Volatile.Read(ref _version).Engine;
+
+    /// <summary>The engine running now with the rule texts it was built from (replaced atomically on reload).</summary>
+    public RuleSetVersion Current => Volatile.Read(ref _version);
 
     /// <summary>The report of the latest (re)load.</summary>
     public RuleReloadReport LastReport { get; private set; }
@@ -115,7 +129,8 @@ public sealed class RuleRepository : IDisposable
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                report = new RuleReloadReport(_generation, _engine?.Rules.Count ?? 0, _engine?.CorrelationRules.Count ?? 0, _engine?.Rejections ?? [], [], $"{ex.GetType().Name}: {ex.Message}");
+                var engine = _version?.Engine;
+                report = new RuleReloadReport(_generation, engine?.Rules.Count ?? 0, engine?.CorrelationRules.Count ?? 0, engine?.Rejections ?? [], [], $"{ex.GetType().Name}: {ex.Message}");
                 DetectionMetrics.RecordReload("failed");
             }
 
@@ -165,22 +180,22 @@ public sealed class RuleRepository : IDisposable
             }
 
             seen.Add(file);
-            if (!_current.TryGetValue(file, out var cur) || cur.Text != text)
+            if (!_files.TryGetValue(file, out var cur) || cur.Text != text)
             {
                 var trial = new SigmaLoadResult();
                 loader.Load(text, file, trial);
-                cur = (text, trial.Rejections.Count == 0);
-                _current[file] = cur;
+                cur = (text, trial.Rejections.Count == 0, [.. trial.Rejections.Select(r => r.ToString())]);
+                _files[file] = cur;
                 if (!cur.Clean && _lastGood.TryGetValue(file, out var good))
                 {
-                    kept.Add(new RuleFileKept(file, [.. trial.Rejections.Select(r => r.ToString())]));
+                    kept.Add(new RuleFileKept(file, cur.Problems));
                     texts.Add((good, file));
                     continue;
                 }
             }
             else if (!cur.Clean && _lastGood.TryGetValue(file, out var good))
             {
-                kept.Add(new RuleFileKept(file, ["the file still has the errors reported earlier"]));
+                kept.Add(new RuleFileKept(file, cur.Problems));
                 texts.Add((good, file));
                 continue;
             }
@@ -193,9 +208,9 @@ public sealed class RuleRepository : IDisposable
             texts.Add((text, file));
         }
 
-        foreach (var gone in _current.Keys.Where(k => !seen.Contains(k)).ToList())
+        foreach (var gone in _files.Keys.Where(k => !seen.Contains(k)).ToList())
         {
-            _current.Remove(gone);
+            _files.Remove(gone);
             _lastGood.Remove(gone);
         }
 
@@ -205,19 +220,21 @@ public sealed class RuleRepository : IDisposable
             builder.UseMapping(_options.Mapping);
         }
 
-        foreach (var (text, file) in texts)
+        var sources = new RuleSource[texts.Count];
+        for (var i = 0; i < texts.Count; i++)
         {
-            builder.AddRuleYaml(text, file);
+            builder.AddRuleYaml(texts[i].Text, texts[i].File);
+            sources[i] = new RuleSource(texts[i].File, texts[i].Text);
         }
 
         var engine = builder.Build();
-        var old = Interlocked.Exchange(ref _engine, engine);
+        _generation++;
+        var old = Interlocked.Exchange(ref _version, new RuleSetVersion(engine, sources, _generation));
         if (old is not null)
         {
-            old.Retired = true;
+            old.Engine.Retired = true;
         }
 
-        _generation++;
         DetectionMetrics.RecordReload(kept.Count > 0 ? "partial" : "ok");
         return new RuleReloadReport(_generation, engine.Rules.Count, engine.CorrelationRules.Count, engine.Rejections, kept, null);
     }

@@ -65,8 +65,21 @@ public sealed record AssignRequest(string? Assignee);
 /// <summary>A detection rule as a tenant runs it.</summary>
 public sealed record RuleDto(string Id, string Title, string? Level, string? Status, string? Author, string LogSource, string? File, IReadOnlyList<string> Tags, bool Uploaded, bool Enabled);
 
-/// <summary>A page of rules, with the totals of the tenant's rule set.</summary>
-public sealed record RulePageDto(IReadOnlyList<RuleDto> Rules, int Total, int Rejected, int? NextOffset);
+/// <summary>A page of rules, with the totals of the tenant's rule set and the state of the rule directories.</summary>
+public sealed record RulePageDto(IReadOnlyList<RuleDto> Rules, int Total, int Rejected, int? NextOffset, RuleReloadDto? Reload);
+
+/// <summary>The latest load of the configured rule directories (they are watched and reloaded on change).</summary>
+/// <param name="Generation">1 for the first load, one more per reload.</param>
+/// <param name="Rules">Detection rules loaded from the directories.</param>
+/// <param name="CorrelationRules">Correlation rules loaded from the directories.</param>
+/// <param name="Error">Why the latest reload failed as a whole (the previous rules keep running), or null.</param>
+/// <param name="KeptPreviousVersion">Rule files whose latest edit is broken; their previous version keeps running.</param>
+public sealed record RuleReloadDto(int Generation, int Rules, int CorrelationRules, string? Error, IReadOnlyList<RuleFileKeptDto> KeptPreviousVersion);
+
+/// <summary>A rule file whose edit was refused.</summary>
+/// <param name="File">Path relative to its rule directory.</param>
+/// <param name="Problems">What is wrong with the new version (line:column: message).</param>
+public sealed record RuleFileKeptDto(string File, IReadOnlyList<string> Problems);
 
 /// <summary>Source-generated JSON for the detection API.</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
@@ -80,6 +93,7 @@ public sealed record RulePageDto(IReadOnlyList<RuleDto> Rules, int Total, int Re
 [JsonSerializable(typeof(AssignRequest))]
 [JsonSerializable(typeof(RuleDto))]
 [JsonSerializable(typeof(RulePageDto))]
+[JsonSerializable(typeof(RuleReloadDto))]
 public sealed partial class DetectionApiJsonContext : JsonSerializerContext;
 
 /// <summary>Event ingestion, alerts, incidents and rule management.</summary>
@@ -318,7 +332,52 @@ public static class DetectionApi
             total++;
         }
 
-        return TypedResults.Ok(new RulePageDto(matching, total, rejections.Count, skip + matching.Count < total ? skip + matching.Count : null));
+        return TypedResults.Ok(new RulePageDto(matching, total, rejections.Count, skip + matching.Count < total ? skip + matching.Count : null, ReloadDto(pipeline)));
+    }
+
+    private static RuleReloadDto? ReloadDto(DetectionPipeline pipeline)
+    {
+        if (pipeline.RulesReport is not { } report)
+        {
+            return null;
+        }
+
+        // Server paths stay on the server: files are shown relative to their rule directory.
+        var directories = pipeline.RuleDirectories;
+        var kept = new List<RuleFileKeptDto>(report.KeptPreviousVersion.Count);
+        foreach (var k in report.KeptPreviousVersion)
+        {
+            var relative = RelativeRuleFile(k.File, directories);
+            var problems = new List<string>(k.Problems.Count);
+            foreach (var p in k.Problems)
+            {
+                problems.Add(p.Replace(k.File, relative, StringComparison.Ordinal));
+            }
+
+            kept.Add(new RuleFileKeptDto(relative, problems));
+        }
+
+        var error = report.Error;
+        foreach (var d in directories)
+        {
+            error = error?.Replace(d, "<rules>", StringComparison.Ordinal);
+        }
+
+        return new RuleReloadDto(report.Generation, report.Rules, report.CorrelationRules, error, kept);
+    }
+
+    private static string RelativeRuleFile(string file, IReadOnlyList<string> directories)
+    {
+        foreach (var d in directories)
+        {
+            var relative = Path.GetRelativePath(d, file);
+            if (!relative.StartsWith("..", StringComparison.Ordinal) && !Path.IsPathRooted(relative))
+            {
+                return relative.Replace('\\', '/');
+            }
+        }
+
+        return Path.GetFileName(file);
     }
 
     private static RuleDto ToDto(TenantRuleView r) => new(r.Rule.Id, r.Rule.Title, r.Rule.Level, r.Rule.Status, r.Rule.Author, r.Rule.LogSource.ToString(),

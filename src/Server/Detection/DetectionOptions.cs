@@ -11,6 +11,18 @@ public sealed class DetectionOptions
     /// <summary>Directories of Sigma rules every tenant runs (recursively, <c>*.yml</c>/<c>*.yaml</c>). Tenants add uploaded rules and disable rules on top.</summary>
     public List<string> RuleDirectories { get; set; } = [];
 
+    /// <summary>Watch the rule directories and reload on change (a broken edit is reported and the previous version keeps running).</summary>
+    public bool WatchRules { get; set; } = true;
+
+    /// <summary>Seconds between checkpoints of the correlation windows to the store (they are also saved on shutdown).</summary>
+    public int CheckpointSeconds { get; set; } = 30;
+
+    /// <summary>Group-by keys held per correlation rule; beyond it the oldest key is evicted and a health event raised.</summary>
+    public int MaxCorrelationKeys { get; set; } = 100_000;
+
+    /// <summary>Seconds an event may arrive behind the newest event time seen and still count in correlation windows.</summary>
+    public int AllowedLatenessSeconds { get; set; } = 300;
+
     /// <summary>Optional field-mapping YAML replacing the built-in mapping (see docs/detection.md).</summary>
     public string? MappingFile { get; set; }
 

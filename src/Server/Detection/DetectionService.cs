@@ -10,25 +10,68 @@ namespace McpSecurity.Server.Detection;
 /// batch through the <see cref="DetectionPipeline"/>. A batch that fails (store down) is not acknowledged and
 /// comes back; rule compilation starts with the service so the first events do not wait for it.
 /// </summary>
-internal sealed partial class DetectionService(IEventBus bus, DetectionPipeline pipeline, ILogger<DetectionService> logger) : IHostedService
+internal sealed partial class DetectionService(IEventBus bus, DetectionPipeline pipeline, DetectionOptions options, ILogger<DetectionService> logger) : IHostedService, IDisposable
 {
     public const string Group = "detection";
 
+    private readonly CancellationTokenSource _stopping = new();
     private IAsyncDisposable? _subscription;
+    private Task _checkpoints = Task.CompletedTask;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
         // Subscribe before the API accepts events: the in-process bus only delivers to groups that exist.
         _subscription = bus.Subscribe(EventBatches.Topic, Group, HandleAsync, new SubscriptionOptions { Concurrency = 2, AckWait = TimeSpan.FromMinutes(5) });
         _ = WarmUpAsync();
+        _checkpoints = CheckpointLoopAsync(_stopping.Token);
         return Task.CompletedTask;
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        // Stop taking batches (running ones finish), then save the correlation windows one last time.
         if (_subscription is not null)
         {
             await _subscription.DisposeAsync().ConfigureAwait(false);
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _checkpoints.ConfigureAwait(false);
+        try
+        {
+            var saved = await pipeline.CheckpointAsync(cancellationToken).ConfigureAwait(false);
+            LogFinalCheckpoint(logger, saved);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogCheckpointFailed(logger, ex);
+        }
+
+    }
+
+    public void Dispose() => _stopping.Dispose();
+
+    private async Task CheckpointLoopAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(Math.Max(1, options.CheckpointSeconds)));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            {
+                try
+                {
+                    await pipeline.CheckpointAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // The store is unreachable or refused the write: the next tick tries again with newer state.
+                    LogCheckpointFailed(logger, ex);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Shutting down: StopAsync saves the final checkpoint.
         }
     }
 
@@ -36,8 +79,8 @@ internal sealed partial class DetectionService(IEventBus bus, DetectionPipeline 
     {
         try
         {
-            var engine = await pipeline.WarmUpAsync().ConfigureAwait(false);
-            LogRulesLoaded(logger, engine.Rules.Count, engine.Rejections.Count, engine.CorrelationRules.Count);
+            // The pipeline logs the counts of every load and reload.
+            await pipeline.WarmUpAsync().ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or Core.ValidationException)
         {
@@ -66,8 +109,11 @@ internal sealed partial class DetectionService(IEventBus bus, DetectionPipeline 
         }
     }
 
-    [LoggerMessage(EventId = 4000, Level = LogLevel.Information, Message = "Detection rules loaded: {Rules} rules, {Rejected} rejected, {Correlations} correlation rules")]
-    private static partial void LogRulesLoaded(ILogger logger, int rules, int rejected, int correlations);
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Error, Message = "Correlation checkpoint failed")]
+    private static partial void LogCheckpointFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 4005, Level = LogLevel.Information, Message = "Correlation state of {Tenants} tenants checkpointed on shutdown")]
+    private static partial void LogFinalCheckpoint(ILogger logger, int tenants);
 
     [LoggerMessage(EventId = 4001, Level = LogLevel.Error, Message = "Detection rules could not be loaded")]
     private static partial void LogRulesFailed(ILogger logger, Exception exception);
