@@ -28,7 +28,7 @@ public sealed class RunnerTests
     public void Events_files_in_every_layout_yield_matches_with_their_index(string layout, string content)
     {
         var runner = new DetectionRunner(Some.Engine(Rule));
-        var results = runner.Run(Encoding.UTF8.GetBytes(content), "events.json").ToList();
+        var results = runner.Run(Encoding.UTF8.GetBytes(content)).ToList();
         var r = Assert.Single(results);
         Assert.True(r.EventIndex == (layout == "ndjson with a broken line" ? 2 : 1), layout);
         Assert.Equal(Some.RuleId, r.RuleId);

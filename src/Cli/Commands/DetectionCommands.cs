@@ -70,6 +70,6 @@ internal static class DetectionCommands
             p.InvocationConfiguration.Error.WriteLine($"{engine.Rules.Count} rules loaded, {engine.Rejections.Count} rejected, {engine.CorrelationRules.Count} correlation rules");
             return engine.Rejections.Count == 0 ? CliApp.Ok : CliApp.Failure;
         });
-        return new Command("rules", "Sigma rule tools.") { lint };
+        return new Command("rules", "Sigma rule tools.") { lint, RuleTestCommand.Create() };
     }
 }

@@ -47,6 +47,14 @@ internal static class ServeCommand
 
             var app = PlatformHost.Build(options, store);
             await app.StartAsync(ct).ConfigureAwait(false);
+            if (options.Demo)
+            {
+                foreach (var line in await Server.Detection.DemoDetection.LoadAsync(app.Services, ct).ConfigureAwait(false))
+                {
+                    await output.WriteLineAsync(line).ConfigureAwait(false);
+                }
+            }
+
             var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
             foreach (var address in addresses)
             {

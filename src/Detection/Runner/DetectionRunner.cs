@@ -22,9 +22,6 @@ public sealed record DetectionResult
     /// <summary>Rule file the match came from.</summary>
     public string? File { get; init; }
 
-    /// <summary>Events file (or source name) the event was read from.</summary>
-    public string? EventsFile { get; init; }
-
     /// <summary>0-based position of the event in the events file.</summary>
     public required int EventIndex { get; init; }
 
@@ -48,7 +45,7 @@ internal sealed partial class DetectionJsonContext : JsonSerializerContext;
 /// <summary>
 /// Offline detection for the CLI: runs a <see cref="SigmaEngine"/> over an events file (JSON array, NDJSON
 /// or concatenated evtx-JSON values) and yields matches, or writes them as JSON lines with the fields
-/// <c>rule_id</c>, <c>title</c>, <c>level</c>, <c>author</c>, <c>file</c>, <c>events_file</c>,
+/// <c>rule_id</c>, <c>title</c>, <c>level</c>, <c>author</c>, <c>file</c>,
 /// <c>event_index</c>, <c>matched_fields</c> and <c>attack</c>. The events file is read into memory
 /// (up to 2 GB); split larger captures before running them.
 /// </summary>
@@ -82,14 +79,14 @@ public sealed class DetectionRunner
     public IEnumerable<DetectionResult> Run(string eventsFile)
     {
         ArgumentException.ThrowIfNullOrEmpty(eventsFile);
-        return Run(File.ReadAllBytes(eventsFile), eventsFile);
+        return Run(File.ReadAllBytes(eventsFile));
     }
 
     /// <summary>Evaluates every event in <paramref name="events"/> and yields its matches, in event order.</summary>
-    public IEnumerable<DetectionResult> Run(ReadOnlyMemory<byte> events, string sourceName) =>
-        Run(EventStreamReader.Split(events), sourceName);
+    public IEnumerable<DetectionResult> Run(ReadOnlyMemory<byte> events) =>
+        Run(EventStreamReader.Split(events));
 
-    private IEnumerable<DetectionResult> Run(IReadOnlyList<ReadOnlyMemory<byte>> list, string sourceName)
+    private IEnumerable<DetectionResult> Run(IReadOnlyList<ReadOnlyMemory<byte>> list)
     {
         var sink = new CollectingMatchSink();
         for (var i = 0; i < list.Count; i++)
@@ -105,7 +102,6 @@ public sealed class DetectionRunner
                     Level = m.Rule.Level,
                     Author = m.Rule.Author,
                     File = m.Rule.SourceFile,
-                    EventsFile = sourceName,
                     EventIndex = i,
                     MatchedFields = m.MatchedFields,
                     Attack = m.Rule.AttackTags,
@@ -123,7 +119,7 @@ public sealed class DetectionRunner
         var events = EventStreamReader.Split(data);
         var before = Engine.Statistics.MalformedEvents;
         var matches = 0;
-        foreach (var result in Run(events, eventsFile))
+        foreach (var result in Run(events))
         {
             cancellationToken.ThrowIfCancellationRequested();
             await output.WriteLineAsync(ToJsonLine(result).AsMemory(), cancellationToken).ConfigureAwait(false);
