@@ -176,14 +176,12 @@ public sealed class RuleLoaderTests
             f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]
             title: bomb
             """;
-        var started = DateTime.UtcNow;
         var byAliasCount = new SigmaEngineBuilder().AddRuleYaml(bomb, "bomb.yml").Build();
         var byExpansion = new SigmaEngineBuilder().AddRuleYaml(bomb, "bomb.yml").WithLoadOptions(new SigmaLoadOptions { MaxAliases = 1000 }).Build();
         Assert.Contains("aliases", Assert.Single(byAliasCount.Rejections).Message, StringComparison.Ordinal);
         var rejection = Assert.Single(byExpansion.Rejections);
         Assert.Equal(RuleRejectionReason.YamlLimit, rejection.Reason);
         Assert.Contains("expands to more than", rejection.Message, StringComparison.Ordinal);
-        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(5));
     }
 
     [Fact]
