@@ -485,3 +485,56 @@ public sealed class FeedSyncTests
         return port;
     }
 }
+
+public sealed class AdvisoryDirectoryImportTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task A_mixed_directory_imports_every_good_file_reports_each_bad_one_and_reimports_as_unchanged()
+    {
+        // More files than one parallel chunk, so the chunked read-and-parse path is exercised across chunks.
+        var work = Directory.CreateTempSubdirectory("mcpsec-import-");
+        var dataDir = Directory.CreateTempSubdirectory("mcpsec-import-data-");
+        try
+        {
+            var real = Directory.GetFiles(TestData.Path("vuln", "osv", "pypi"), "*.json").Order(StringComparer.Ordinal).Take(700).ToArray();
+            foreach (var file in real)
+            {
+                File.Copy(file, Path.Combine(work.FullName, Path.GetFileName(file)));
+            }
+
+            File.Copy(TestData.Path("vuln", "kev", "known_exploited_vulnerabilities.json"), Path.Combine(work.FullName, "kev.json"));
+            await File.WriteAllTextAsync(Path.Combine(work.FullName, "broken.json"), """{"id": "BROKEN-1", "modified": 42}""", Ct);
+            await File.WriteAllTextAsync(Path.Combine(work.FullName, "notes.txt"), "not a feed", Ct);
+
+            await using var store = await Hosting.StoreFactory.OpenAsync(new Hosting.PlatformOptions { DataDir = dataDir.FullName }, TimeProvider.System, Ct);
+            var database = new AdvisoryDatabase(store);
+            var seen = new List<int>();
+            var summary = await database.ImportAsync(work.FullName, new SynchronousProgress(x => seen.Add(x.Done)), Ct);
+
+            Assert.Equal(real.Length, summary.Advisories);
+            Assert.Equal(real.Length, summary.Inserted);
+            Assert.True(summary.KevEntries > 0);
+            var error = Assert.Single(summary.Errors);
+            Assert.Contains("broken.json", error, StringComparison.Ordinal);
+            Assert.Contains("$.modified", error, StringComparison.Ordinal);
+            Assert.Equal(Enumerable.Range(1, real.Length + 3), seen);
+            Assert.True(database.Index.AdvisoryCount > 0);
+
+            var again = await database.ImportAsync(work.FullName, null, Ct);
+            Assert.Equal(0, again.Inserted);
+            Assert.Equal(real.Length, again.Unchanged);
+        }
+        finally
+        {
+            work.Delete(recursive: true);
+            dataDir.Delete(recursive: true);
+        }
+    }
+
+    private sealed class SynchronousProgress(Action<(int Done, int Total)> report) : IProgress<(int Done, int Total)>
+    {
+        public void Report((int Done, int Total) value) => report(value);
+    }
+}

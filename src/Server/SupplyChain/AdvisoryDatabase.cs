@@ -18,6 +18,9 @@ public sealed record AdvisoryImportSummary(int Advisories, int Inserted, int Upd
 /// </summary>
 public sealed class AdvisoryDatabase(IStore store)
 {
+    private const int ParallelChunk = 512;
+    private const long MaxFeedFileBytes = 512L << 20;
+
     /// <summary>Source name of the stored KEV catalogue.</summary>
     public const string KevSource = "kev";
 
@@ -52,24 +55,61 @@ public sealed class AdvisoryDatabase(IStore store)
     {
         var advisories = new List<OsvAdvisory>();
         var nvd = new Dictionary<string, NvdRecord>(StringComparer.OrdinalIgnoreCase);
+        var chunk = new List<StoredAdvisory>(ParallelChunk);
+        var parsed = new OsvAdvisory?[ParallelChunk];
+
+        // Stored OSV documents are parsed on every core, a chunk at a time, and kept in store order.
+        void ParseChunk()
+        {
+            Parallel.For(0, chunk.Count, new ParallelOptions { CancellationToken = cancellationToken }, i =>
+            {
+                try
+                {
+                    parsed[i] = OsvImporter.Parse(Encoding.UTF8.GetBytes(chunk[i].Document), chunk[i].Source);
+                }
+                catch (AdvisoryFormatException)
+                {
+                    // Stored documents were validated on import; one that no longer parses (e.g. after a model change) is skipped, not fatal.
+                    parsed[i] = null;
+                }
+            });
+            for (var i = 0; i < chunk.Count; i++)
+            {
+                if (parsed[i] is { } advisory)
+                {
+                    advisories.Add(advisory);
+                }
+            }
+
+            chunk.Clear();
+            Array.Clear(parsed);
+        }
+
         await foreach (var stored in store.Advisories.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
-            try
+            if (!stored.Id.StartsWith(NvdIdPrefix, StringComparison.Ordinal))
             {
-                if (stored.Id.StartsWith(NvdIdPrefix, StringComparison.Ordinal))
+                chunk.Add(stored);
+                if (chunk.Count == ParallelChunk)
                 {
-                    var records = NvdImporter.Parse(Encoding.UTF8.GetBytes("{\"vulnerabilities\":[" + stored.Document + "]}"), stored.Source);
-                    nvd[records[0].Advisory.Id] = records[0];
-                    continue;
+                    ParseChunk();
                 }
 
-                advisories.Add(OsvImporter.Parse(Encoding.UTF8.GetBytes(stored.Document), stored.Source));
+                continue;
+            }
+
+            try
+            {
+                var records = NvdImporter.Parse(Encoding.UTF8.GetBytes("{\"vulnerabilities\":[" + stored.Document + "]}"), stored.Source);
+                nvd[records[0].Advisory.Id] = records[0];
             }
             catch (AdvisoryFormatException)
             {
-                // Stored documents were validated on import; one that no longer parses (e.g. after a model change) is skipped, not fatal.
+                // As above: skipped, not fatal.
             }
         }
+
+        ParseChunk();
 
         KevCatalog? kev = null;
         if (await store.Advisories.GetFeedDocumentAsync(KevSource, cancellationToken).ConfigureAwait(false) is { } kevBytes)
@@ -190,15 +230,44 @@ public sealed class AdvisoryDatabase(IStore store)
         {
             var files = Directory.GetFiles(path, "*", SearchOption.AllDirectories);
             Array.Sort(files, StringComparer.Ordinal);
-            for (var i = 0; i < files.Length; i++)
+
+            // Files are read and OSV documents parsed on every core, a chunk at a time; the store is then
+            // written in file order on this thread, so batches, errors and progress stay deterministic.
+            var prepared = new PreparedFile[Math.Min(files.Length, ParallelChunk)];
+            for (var start = 0; start < files.Length; start += ParallelChunk)
             {
-                var ext = Path.GetExtension(files[i]);
-                if (ext is ".json" or ".csv")
+                var count = Math.Min(ParallelChunk, files.Length - start);
+                Parallel.For(0, count, new ParallelOptions { CancellationToken = cancellationToken }, i => prepared[i] = PreparedFile.Read(files[start + i]));
+                for (var i = 0; i < count; i++)
                 {
-                    await TryAddAsync(await ReadBoundedAsync(files[i], cancellationToken).ConfigureAwait(false), files[i]).ConfigureAwait(false);
+                    var file = prepared[i];
+                    if (file.Fatal is { } fatal)
+                    {
+                        System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(fatal);
+                    }
+
+                    if (file.Error is { } error)
+                    {
+                        errors.Add($"{file.Name}: {error.Message}");
+                    }
+                    else if (file.Advisory is { } advisory)
+                    {
+                        batch.Add(new StoredAdvisory(advisory.Id, file.Name, advisory.Modified, advisory.Withdrawn, file.Text!));
+                        advisories++;
+                        if (batch.Count >= 1000)
+                        {
+                            await FlushAsync().ConfigureAwait(false);
+                        }
+                    }
+                    else if (file.Bytes is { } bytes)
+                    {
+                        await TryAddAsync(bytes, file.Name).ConfigureAwait(false);
+                    }
+
+                    progress?.Report((start + i + 1, files.Length));
                 }
 
-                progress?.Report((i + 1, files.Length));
+                Array.Clear(prepared);
             }
         }
         else if (File.Exists(path) && path.EndsWith(".zip", StringComparison.OrdinalIgnoreCase))
@@ -376,13 +445,17 @@ public sealed class AdvisoryDatabase(IStore store)
 
     private static async Task<byte[]> ReadBoundedAsync(string file, CancellationToken cancellationToken)
     {
+        CheckFileSize(file);
+        return await File.ReadAllBytesAsync(file, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static void CheckFileSize(string file)
+    {
         var info = new FileInfo(file);
-        if (info.Length > 512L << 20)
+        if (info.Length > MaxFeedFileBytes)
         {
             throw new ValidationException("path", $"{file}: {info.Length} bytes is larger than the 512 MiB a feed file may have.");
         }
-
-        return await File.ReadAllBytesAsync(file, cancellationToken).ConfigureAwait(false);
     }
 
     private static string Classify(byte[] bytes, string name)
@@ -405,5 +478,46 @@ public sealed class AdvisoryDatabase(IStore store)
         }
 
         return "osv";
+    }
+
+    /// <summary>
+    /// One file of a directory import, read (and, for an OSV document, parsed) off the writing thread.
+    /// Other feed kinds (KEV, EPSS, NVD) keep their bytes for the sequential path.
+    /// </summary>
+    private readonly record struct PreparedFile(string Name, byte[]? Bytes, OsvAdvisory? Advisory, string? Text, Exception? Error, Exception? Fatal = null)
+    {
+        public static PreparedFile Read(string file)
+        {
+            var ext = Path.GetExtension(file);
+            if (ext is not (".json" or ".csv"))
+            {
+                return new PreparedFile(file, null, null, null, null);
+            }
+
+            try
+            {
+                CheckFileSize(file);
+            }
+            catch (ValidationException ex)
+            {
+                // An oversized file stops the whole import, as it does for a single file.
+                return new PreparedFile(file, null, null, null, null, ex);
+            }
+
+            var bytes = File.ReadAllBytes(file);
+            if (Classify(bytes, file) != "osv")
+            {
+                return new PreparedFile(file, bytes, null, null, null);
+            }
+
+            try
+            {
+                return new PreparedFile(file, null, OsvImporter.Parse(bytes, file), Encoding.UTF8.GetString(bytes), null);
+            }
+            catch (AdvisoryFormatException ex)
+            {
+                return new PreparedFile(file, null, null, null, ex);
+            }
+        }
     }
 }

@@ -55,7 +55,8 @@ public sealed class SbomAnalyseJobHandler(AdvisoryDatabase database, Response.Re
     /// </summary>
     public static List<NewFinding> Analyse(AdvisoryIndex index, IReadOnlyList<StoredComponent> components, VexMatcher vex, string? rootPurl = null, string vexDocumentName = "SBOM")
     {
-        var results = new List<NewFinding>();
+        var matched = new List<StoredComponent>(components.Count);
+        var queries = new List<ComponentQuery>(components.Count);
         foreach (var c in components)
         {
             if (c.Purl is null || !PackageUrl.TryParse(c.Purl, out var purl, out _) || purl!.Version is null)
@@ -63,7 +64,16 @@ public sealed class SbomAnalyseJobHandler(AdvisoryDatabase database, Response.Re
                 continue;
             }
 
-            foreach (var f in index.Match(purl).Findings)
+            matched.Add(c);
+            queries.Add(new ComponentQuery(purl));
+        }
+
+        var matches = index.MatchAll(queries);
+        var results = new List<NewFinding>();
+        for (var i = 0; i < matches.Length; i++)
+        {
+            var c = matched[i];
+            foreach (var f in matches[i].Findings)
             {
                 var finding = new NewFinding(c.Ref, c.Purl, f.VulnerabilityId, f.Aliases, f.Severity, f.Cvss is { } cvss ? (double)cvss.Score : null,
                     f.FixedVersions, Explain(f));

@@ -18,7 +18,7 @@ public sealed class AdvisoryIndex
 {
     private const int MaxStackKey = 256;
     private const char KeySeparator = '\0';
-    private const int LinearClusterSearch = 8;
+    private const int MinParallelComponents = 256;
 
     private readonly Dictionary<string, Bucket> _byPackage;
     private readonly Dictionary<string, Bucket>.AlternateLookup<ReadOnlySpan<char>> _lookup;
@@ -124,7 +124,21 @@ public sealed class AdvisoryIndex
         var byPackage = new Dictionary<string, Bucket>(map.Count, StringComparer.Ordinal);
         foreach (var (key, list) in map)
         {
-            byPackage[key] = Bucket.Create([.. list]);
+            // Group a package's entries by cluster (stable: document order within a cluster) so the
+            // matches of one vulnerability are adjacent at match time.
+            var entries = list.ToArray();
+            var sequence = new int[entries.Length];
+            for (var e = 0; e < sequence.Length; e++)
+            {
+                sequence[e] = e;
+            }
+
+            Array.Sort(sequence, entries, Comparer<int>.Create((a, b) =>
+            {
+                var c = infos[list[a].Advisory].Cluster.CompareTo(infos[list[b].Advisory].Cluster);
+                return c != 0 ? c : a.CompareTo(b);
+            }));
+            byPackage[key] = Bucket.Create(entries);
         }
 
         return new AdvisoryIndex(byPackage, infos, clusters, withdrawn, duplicates, kev, epss);
@@ -138,6 +152,47 @@ public sealed class AdvisoryIndex
         ArgumentNullException.ThrowIfNull(purl);
         return Match(Ecosystems.FromPurl(purl), Ecosystems.PackageName(purl), purl.Version ?? string.Empty);
     }
+
+    /// <summary>
+    /// Matches many components, spread over the machine's cores in contiguous chunks (the index is
+    /// immutable, so matching needs no locks). Results are in the order of <paramref name="components"/>.
+    /// </summary>
+    /// <param name="components">The components to match.</param>
+    /// <param name="maxDegreeOfParallelism">Most threads to use; -1 for one per core, 1 to match on the calling thread.</param>
+    /// <param name="cancellationToken">Stops between chunks.</param>
+    /// <returns>One result per component, same order.</returns>
+    public MatchResult[] MatchAll(IReadOnlyList<ComponentQuery> components, int maxDegreeOfParallelism = -1, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(components);
+        var results = new MatchResult[components.Count];
+        var threads = maxDegreeOfParallelism > 0 ? maxDegreeOfParallelism : Environment.ProcessorCount;
+        if (threads <= 1 || components.Count < MinParallelComponents)
+        {
+            for (var i = 0; i < results.Length; i++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                results[i] = MatchQuery(components[i]);
+            }
+
+            return results;
+        }
+
+        // Several chunks per thread so one chunk of heavy packages (hundreds of advisories) cannot leave a core idle.
+        var chunk = Math.Max(MinParallelComponents / 4, components.Count / (threads * 8));
+        var options = new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = cancellationToken };
+        Parallel.For(0, (components.Count + chunk - 1) / chunk, options, c =>
+        {
+            var end = Math.Min(components.Count, (c + 1) * chunk);
+            for (var i = c * chunk; i < end; i++)
+            {
+                results[i] = MatchQuery(components[i]);
+            }
+        });
+        return results;
+    }
+
+    private MatchResult MatchQuery(ComponentQuery query) =>
+        query.Purl is { } purl ? Match(purl) : Match(query.Ecosystem ?? string.Empty, query.Name ?? string.Empty, query.Version ?? string.Empty);
 
     /// <summary>Matches a component by ecosystem, name and version.</summary>
     /// <param name="ecosystem">The OSV ecosystem (any case) or, for distributions, <c>Debian:12</c> to restrict to one release.</param>
@@ -184,9 +239,12 @@ public sealed class AdvisoryIndex
         }
 
         var position = bucket.PositionOf(v);
-        List<ClusterBuilder>? builders = null;
-        Dictionary<int, ClusterBuilder>? byCluster = null;
+
+        // Entries are grouped by cluster and the clusters numbered in id order (see Build), so the
+        // matches of one vulnerability are adjacent and findings come out sorted without a sort.
+        List<Finding>? findings = null;
         List<NotApplicable>? notApplicable = null;
+        var builder = new ClusterBuilder(entries[0].Scheme);
         foreach (var entry in entries)
         {
             if (release is not null && entry.Release is not null && !string.Equals(release, entry.Release, StringComparison.OrdinalIgnoreCase))
@@ -205,58 +263,29 @@ public sealed class AdvisoryIndex
                 continue;
             }
 
-            builders ??= [];
-            ClusterBuilder? builder = null;
-            if (byCluster is not null)
+            if (builder.Cluster != info.Cluster)
             {
-                byCluster.TryGetValue(info.Cluster, out builder);
-            }
-            else
-            {
-                foreach (var b in builders)
+                if (builder.Cluster >= 0)
                 {
-                    if (b.Cluster == info.Cluster)
-                    {
-                        builder = b;
-                        break;
-                    }
+                    (findings ??= []).Add(ToFinding(builder, canonical, name, version));
                 }
-            }
 
-            if (builder is null)
-            {
-                builder = new ClusterBuilder(info.Cluster, entry.Scheme);
-                builders.Add(builder);
-                if (byCluster is not null)
-                {
-                    byCluster[info.Cluster] = builder;
-                }
-                else if (builders.Count > LinearClusterSearch)
-                {
-                    // Packages with many advisories (tensorflow has hundreds): switch to a map.
-                    byCluster = new Dictionary<int, ClusterBuilder>(builders.Count * 2);
-                    foreach (var b in builders)
-                    {
-                        byCluster[b.Cluster] = b;
-                    }
-                }
+                builder.Reset(info.Cluster);
             }
 
             builder.Add(entry.Advisory, explanation, fixedVersion);
         }
 
-        if (builders is null)
+        if (builder.Cluster >= 0)
+        {
+            (findings ??= []).Add(ToFinding(builder, canonical, name, version));
+        }
+
+        if (findings is null)
         {
             return notApplicable is null ? MatchResult.Empty : new MatchResult([], notApplicable);
         }
 
-        var findings = new Finding[builders.Count];
-        for (var i = 0; i < findings.Length; i++)
-        {
-            findings[i] = ToFinding(builders[i], canonical, name, version);
-        }
-
-        Array.Sort(findings, static (a, b) => string.CompareOrdinal(a.VulnerabilityId, b.VulnerabilityId));
         return new MatchResult(findings, notApplicable ?? (IReadOnlyList<NotApplicable>)[]);
     }
 
@@ -354,15 +383,19 @@ public sealed class AdvisoryIndex
     private Finding ToFinding(ClusterBuilder builder, string ecosystem, string name, string version)
     {
         var cluster = _clusters[builder.Cluster];
-        var advisories = builder.Advisories;
-        var ids = new string[advisories.Count];
+        var count = builder.AdvisoryCount;
+        var ids = count == 1 ? _advisories[builder.AdvisoryAt(0)].IdArray : new string[count];
         string? summary = null;
         CvssScore? best = null;
         string? dbSeverity = null;
         for (var i = 0; i < ids.Length; i++)
         {
-            var info = _advisories[advisories[i]];
-            ids[i] = info.Advisory.Id;
+            var info = _advisories[builder.AdvisoryAt(i)];
+            if (count > 1)
+            {
+                ids[i] = info.Advisory.Id;
+            }
+
             summary ??= string.IsNullOrWhiteSpace(info.Advisory.Summary) ? null : info.Advisory.Summary;
             if (info.Cvss is not null && (best is null || IsBetter(info.Cvss, best)))
             {
@@ -536,16 +569,36 @@ public sealed class AdvisoryIndex
             clusters[c] = new Cluster(cves.Count > 0 ? cves[0] : ghsa ?? ids[0], ids, [.. cves]);
         }
 
+        // Number clusters in the ordinal order of their preferred ids: findings are then emitted sorted.
+        var order = new int[clusters.Length];
+        for (var c = 0; c < order.Length; c++)
+        {
+            order[c] = c;
+        }
+
+        Array.Sort(order, (a, b) => string.CompareOrdinal(clusters[a].PreferredId, clusters[b].PreferredId));
+        var rank = new int[clusters.Length];
+        var sorted = new Cluster[clusters.Length];
+        for (var r = 0; r < order.Length; r++)
+        {
+            rank[order[r]] = r;
+            sorted[r] = clusters[order[r]];
+        }
+
         var clusterOf = new int[advisories.Count];
         for (var i = 0; i < clusterOf.Length; i++)
         {
-            clusterOf[i] = clusterOfRoot[Find(advisoryNode[i])];
+            clusterOf[i] = rank[clusterOfRoot[Find(advisoryNode[i])]];
         }
 
-        return (clusterOf, clusters);
+        return (clusterOf, sorted);
     }
 
-    private sealed record AdvisoryInfo(OsvAdvisory Advisory, int Cluster, CvssScore? Cvss, string? DatabaseSeverity);
+    private sealed record AdvisoryInfo(OsvAdvisory Advisory, int Cluster, CvssScore? Cvss, string? DatabaseSeverity)
+    {
+        /// <summary>The advisory id as a one-element list, shared by every finding that only this advisory explains.</summary>
+        public string[] IdArray { get; } = [Advisory.Id];
+    }
 
     private sealed record Cluster(string PreferredId, string[] Ids, string[] CveIds);
 
@@ -663,8 +716,11 @@ public sealed class AdvisoryIndex
         }
     }
 
-    /// <summary>Collects the matches of one cluster; most clusters match once, so lists are made only for a second match.</summary>
-    private sealed class ClusterBuilder(int cluster, IVersionComparer scheme)
+    /// <summary>
+    /// Collects the matches of one cluster at a time; one builder is reused for every cluster of a match,
+    /// and lists are made only when a cluster matches more than once.
+    /// </summary>
+    private sealed class ClusterBuilder(IVersionComparer scheme)
     {
         private int _firstAdvisory = -1;
         private MatchExplanation? _firstExplanation;
@@ -673,9 +729,23 @@ public sealed class AdvisoryIndex
         private List<MatchExplanation>? _explanations;
         private List<string>? _fixed;
 
-        public int Cluster { get; } = cluster;
+        /// <summary>The cluster being collected; -1 before the first.</summary>
+        public int Cluster { get; private set; } = -1;
 
-        public IReadOnlyList<int> Advisories => _advisories ?? (IReadOnlyList<int>)[_firstAdvisory];
+        public void Reset(int cluster)
+        {
+            Cluster = cluster;
+            _firstAdvisory = -1;
+            _firstExplanation = null;
+            _firstFixed = null;
+            _advisories = null;
+            _explanations = null;
+            _fixed = null;
+        }
+
+        public int AdvisoryCount => _advisories?.Count ?? 1;
+
+        public int AdvisoryAt(int i) => _advisories is null ? _firstAdvisory : _advisories[i];
 
         public void Add(int advisory, MatchExplanation explanation, string? fixedVersion)
         {
@@ -704,8 +774,10 @@ public sealed class AdvisoryIndex
             }
         }
 
+        /// <summary>The explanations collected; the caller owns the list (the builder forgets it on reset).</summary>
         public IReadOnlyList<MatchExplanation> ExplanationList() => _explanations ?? (IReadOnlyList<MatchExplanation>)[_firstExplanation!];
 
+        /// <summary>The fixed versions, oldest first; the caller owns the list.</summary>
         public IReadOnlyList<string> FixedVersions()
         {
             if (_fixed is not null)

@@ -94,3 +94,14 @@ public sealed record MatchResult(IReadOnlyList<Finding> Findings, IReadOnlyList<
     /// <summary>A result with nothing in it.</summary>
     public static MatchResult Empty { get; } = new([], []);
 }
+
+/// <summary>A component to match: a package URL, or an ecosystem, name and version.</summary>
+/// <param name="Purl">The package URL; when set the other fields are ignored.</param>
+/// <param name="Ecosystem">The OSV ecosystem, when there is no purl.</param>
+/// <param name="Name">The package name, when there is no purl.</param>
+/// <param name="Version">The installed version, when there is no purl.</param>
+public readonly record struct ComponentQuery(Purl.PackageUrl? Purl, string? Ecosystem = null, string? Name = null, string? Version = null)
+{
+    /// <summary>A query by ecosystem, name and version.</summary>
+    public static ComponentQuery Of(string ecosystem, string name, string version) => new(null, ecosystem, name, version);
+}

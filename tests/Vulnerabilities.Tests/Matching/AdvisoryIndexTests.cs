@@ -401,6 +401,55 @@ public sealed class AdvisoryIndexTests
         Assert.Same(MatchResult.Empty, index.Match("npm", "unknown", "1.0.0"));
     }
 
+    [Fact]
+    public void Findings_are_one_per_vulnerability_in_id_order_and_MatchAll_agrees_with_single_matches()
+    {
+        // Every version any real PyPI or Go advisory names, for its package: many packages have several
+        // advisories and several clusters, which is what the grouping by cluster has to get right.
+        var queries = new List<ComponentQuery>();
+        foreach (var advisory in PyPi.Value.Concat(Go.Value).Where(a => !a.IsWithdrawn))
+        {
+            foreach (var affected in advisory.Affected)
+            {
+                foreach (var range in affected.Ranges)
+                {
+                    foreach (var e in range.Events)
+                    {
+                        if (e.Version != "0" && range.Type != OsvRangeType.Git)
+                        {
+                            queries.Add(ComponentQuery.Of(affected.Package!.Ecosystem, affected.Package.Name, e.Version));
+                        }
+                    }
+                }
+            }
+        }
+
+        var all = Index.Value.MatchAll(queries, maxDegreeOfParallelism: 2, TestContext.Current.CancellationToken);
+        Assert.Equal(queries.Count, all.Length);
+        var several = 0;
+        for (var i = 0; i < queries.Count; i++)
+        {
+            var one = Index.Value.Match(queries[i].Ecosystem!, queries[i].Name!, queries[i].Version!);
+            Assert.Equal(one.Findings.Select(f => f.VulnerabilityId), all[i].Findings.Select(f => f.VulnerabilityId));
+            for (var f = 1; f < one.Findings.Count; f++)
+            {
+                several++;
+                Assert.True(string.CompareOrdinal(one.Findings[f - 1].VulnerabilityId, one.Findings[f].VulnerabilityId) < 0,
+                    $"{queries[i]}: {one.Findings[f - 1].VulnerabilityId} then {one.Findings[f].VulnerabilityId}");
+            }
+
+            foreach (var finding in one.Findings)
+            {
+                // Every advisory of a finding belongs to its alias cluster, and is named once.
+                Assert.Equal(finding.AdvisoryIds.Count, finding.AdvisoryIds.Distinct(StringComparer.Ordinal).Count());
+                Assert.All(finding.AdvisoryIds, id => Assert.Contains(id, finding.Aliases));
+                Assert.All(finding.Explanations, e => Assert.Contains(e.AdvisoryId, finding.AdvisoryIds));
+            }
+        }
+
+        Assert.True(several > 100, $"{several} components with more than one finding");
+    }
+
     private static bool InAnyInterval(IReadOnlyList<OsvEvent> events, string version, IVersionComparer comparer)
     {
         var affected = false;
