@@ -63,6 +63,7 @@ public static class CliApp
         root.Add(VulnerabilityCommands.Cvss());
         root.Add(SupplyChainCommands.Db());
         root.Add(SupplyChainCommands.Scan());
+        root.Add(VexCommands.Create());
         root.Add(RiskCommands.Assess());
         root.Add(DetectionCommands.Detect());
         root.Add(DetectionCommands.Rules());

@@ -354,6 +354,54 @@ public sealed class SupplyChainTests : IAsyncLifetime
         var missing = await client.PostAsync("/api/v1/projects/nothing-here/vex", new StringContent(Vex("fixed", "", "2024-01-01T00:00:00Z"), Encoding.UTF8, "application/json"), Ct);
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
     }
+
+    [Fact]
+    public async Task CliVexApply_ChangesStoredFindings_JsonResult_WrongTenantAndBadDocumentRefused()
+    {
+        var (tenant, key) = await _platform.CreateTenantAsync();
+        var (other, _) = await _platform.CreateTenantAsync();
+        using var client = _platform.Client(key);
+        var upload = await client.PostAsync("/api/v1/projects/cli-vex/sboms?version=1", new ByteArrayContent(await File.ReadAllBytesAsync(GoSbom(), Ct)), Ct);
+        var body = (await upload.Content.ReadFromJsonAsync<SbomUploadDto>(Ct))!;
+        Assert.Equal("succeeded", (await WaitAsync(client, body.Job.Id)).State);
+        var findings = (await client.GetFromJsonAsync<FindingPageDto>("/api/v1/findings?project=cli-vex&limit=1000", Ct))!.Findings;
+        var target = findings.First(f => f.Aliases.Count > 0 && f.State == "open");
+
+        var work = Directory.CreateTempSubdirectory("mcpsec-vexcli-");
+        try
+        {
+            var vex = Path.Combine(work.FullName, "fix.openvex.json");
+            await File.WriteAllTextAsync(vex, $$"""
+                {"@context":"https://openvex.dev/ns/v0.2.0","@id":"https://example.com/vex/cli","author":"Example","timestamp":"2024-01-01T00:00:00Z","version":1,
+                 "statements":[{"vulnerability":{"name":"{{target.Aliases[0]}}"},"products":[{"@id":"{{target.Purl}}"}],"status":"not_affected","justification":"inline_mitigations_already_exist"}]}
+                """, Ct);
+            var output = new StringWriter();
+            var error = new StringWriter();
+            var code = await CliApp.RunAsync(["vex", "apply", vex, "--project", "cli-vex", "--tenant", tenant.Id, "--format", "json", "--data-dir", _platform.DataDir], output, error, Ct);
+            Assert.True(code == 0, error.ToString());
+            var result = JsonSerializer.Deserialize(output.ToString(), SupplyChainJsonContext.Default.VexApplyResult)!;
+            Assert.Equal(body.Sbom.Id, result.Sbom);
+            Assert.Contains(result.Changes, c => c.FindingId == target.Id && c.To == "suppressed");
+            var stored = (await client.GetFromJsonAsync<FindingDto>($"/api/v1/findings/{target.Id}", Ct))!;
+            Assert.Equal("suppressed", stored.State);
+            Assert.Contains("inline_mitigations_already_exist", stored.StateReason, StringComparison.Ordinal);
+
+            // The project belongs to another tenant: not found there, and nothing changes.
+            var wrongTenant = new StringWriter();
+            Assert.Equal(1, await CliApp.RunAsync(["vex", "apply", vex, "--project", "cli-vex", "--tenant", other.Id, "--data-dir", _platform.DataDir], new StringWriter(), wrongTenant, Ct));
+            Assert.Contains("cli-vex", wrongTenant.ToString(), StringComparison.Ordinal);
+
+            var bad = Path.Combine(work.FullName, "bad.openvex.json");
+            await File.WriteAllTextAsync(bad, """{"@context":"https://openvex.dev/ns/v0.2.0","statements":[{"vulnerability":{"name":"CVE-2024-1"},"status":"not_affected","justification":"because"}]}""", Ct);
+            var badError = new StringWriter();
+            Assert.Equal(2, await CliApp.RunAsync(["vex", "apply", bad, "--project", "cli-vex", "--tenant", tenant.Id, "--data-dir", _platform.DataDir], new StringWriter(), badError, Ct));
+            Assert.Contains("justification", badError.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            work.Delete(recursive: true);
+        }
+    }
 }
 
 public sealed class DemoDataTests
