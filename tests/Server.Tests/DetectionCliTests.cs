@@ -5,6 +5,7 @@ using McpSecurity.Server.Apis;
 using McpSecurity.Server.Detection;
 using McpSecurity.Server.Hosting;
 using McpSecurity.Server.Tests.Support;
+using McpSecurity.Testing;
 
 namespace McpSecurity.Server.Tests;
 
@@ -126,5 +127,57 @@ public sealed class DetectionCliTests
 
         Assert.Equal(["Demo detection rules and events already loaded."], await DemoDetection.LoadAsync(platform.Services, Ct));
         Assert.Equal(4, (await client.GetFromJsonAsync<AlertPageDto>("/api/v1/alerts?limit=100", Ct))!.Alerts.Count);
+    }
+
+    [Fact]
+    public async Task EvtxFile_PostedOverHttpAndIngestedByTheCli_RaisesTheRuleAlert_DamageIsReportedWithOffsets()
+    {
+        const string RuleId = "0022869c-49f7-4ff2-ba03-85ac42ddac58";
+        var caseDir = Path.Combine(TestData.Path("sigma", "regression"), RuleId);
+        var evtx = await File.ReadAllBytesAsync(Path.Combine(caseDir, "events.evtx"), Ct);
+        var rules = TestData.Path("sigma", "rules", "rules", "windows", "process_creation");
+        await using var platform = await PlatformFixture.StartAsync(o => o.Detection.RuleDirectories.Add(rules));
+        var (_, key) = await platform.CreateTenantAsync();
+        using var client = platform.Client(key);
+
+        var response = await client.PostAsync("/api/v1/events", new ByteArrayContent(evtx), Ct);
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, response.StatusCode);
+        var result = (await response.Content.ReadFromJsonAsync<IngestResultDto>(Ct))!;
+        Assert.True(result.Accepted > 0);
+        Assert.Equal(0, result.Rejected);
+        AlertDto? alert = null;
+        for (var i = 0; i < 600 && alert is null; i++)
+        {
+            alert = (await client.GetFromJsonAsync<AlertPageDto>("/api/v1/alerts?limit=100", Ct))!.Alerts.FirstOrDefault(a => a.RuleId == RuleId);
+            if (alert is null)
+            {
+                await Task.Delay(50, Ct);
+            }
+        }
+
+        Assert.NotNull(alert);
+        Assert.Equal("ar-win-dc.attackrange.local", alert.Entities.Host);
+
+        // A damaged record area: the chunk is refused with the offset of its failing checksum.
+        var damaged = (byte[])evtx.Clone();
+        damaged[4096 + 900] ^= 0x40;
+        var bad = await client.PostAsync("/api/v1/events", new ByteArrayContent(damaged), Ct);
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, bad.StatusCode);
+        var badResult = (await bad.Content.ReadFromJsonAsync<IngestResultDto>(Ct))!;
+        Assert.Contains("offset 4148", Assert.Single(badResult.Errors).Reason, StringComparison.Ordinal);
+
+        // The signature without a valid file header is bad input.
+        var header = (byte[])evtx.Clone();
+        header[38] = 7;
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, (await client.PostAsync("/api/v1/events", new ByteArrayContent(header[..8192]), Ct)).StatusCode);
+
+        // The CLI reads the same file into the local store.
+        var dataDir = TempDir();
+        var file = Path.Combine(dataDir, "capture.evtx");
+        await File.WriteAllBytesAsync(file, evtx, Ct);
+        var (code, output, _) = await RunAsync("ingest", file, "--rules", rules, "--data-dir", dataDir);
+        Assert.Equal(0, code);
+        Assert.Contains("capture.evtx: 1 accepted, 0 rejected", output, StringComparison.Ordinal);
+        Assert.DoesNotContain(" 0 new alerts", output.Split('\n').Last(l => l.StartsWith("total", StringComparison.Ordinal)), StringComparison.Ordinal);
     }
 }

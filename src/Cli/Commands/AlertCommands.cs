@@ -87,7 +87,7 @@ internal static class AlertCommands
 
     public static Command Ingest()
     {
-        var target = new Argument<FileSystemInfo>("path") { Description = "Events file (NDJSON, JSON array, evtx-JSON; .gz accepted) or a directory of them (*.json, *.ndjson, *.jsonl, *.gz)" };
+        var target = new Argument<FileSystemInfo>("path") { Description = "Events file (NDJSON, JSON array, evtx-JSON, binary .evtx; .gz accepted) or a directory of them (*.json, *.ndjson, *.jsonl, *.gz, *.evtx)" };
         var command = new Command("ingest", "Run events through the detection pipeline into the local store: prints accepted and rejected events (with file and line) and the alerts raised.") { target, RuleDirs, Tenant };
         StoreCliOptions.AddTo(command);
         command.SetAction(async (p, ct) =>
@@ -112,7 +112,10 @@ internal static class AlertCommands
             foreach (var file in files)
             {
                 int fileCreated = 0, fileMerged = 0, fileMatches = 0;
-                var result = await EventBatches.ReadAsync(JsonEventReader.ReadFile(file, readerOptions, ct), options.Detection.BatchSize, int.MaxValue, async (batch, token) =>
+                var records = file.EndsWith(".evtx", StringComparison.OrdinalIgnoreCase)
+                    ? EventInput.Read(await File.ReadAllBytesAsync(file, ct).ConfigureAwait(false), readerOptions)
+                    : JsonEventReader.ReadFile(file, readerOptions, ct);
+                var result = await EventBatches.ReadAsync(records, options.Detection.BatchSize, int.MaxValue, async (batch, token) =>
                 {
                     var r = await pipeline.ProcessAsync(tenant.Scope, batch, token).ConfigureAwait(false);
                     fileCreated += r.AlertsCreated;
@@ -192,7 +195,8 @@ internal static class AlertCommands
         foreach (var f in Directory.EnumerateFiles(dir.FullName, "*", SearchOption.AllDirectories))
         {
             if (f.EndsWith(".json", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".ndjson", StringComparison.OrdinalIgnoreCase)
-                || f.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".gz", StringComparison.OrdinalIgnoreCase))
+                || f.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".gz", StringComparison.OrdinalIgnoreCase)
+                || f.EndsWith(".evtx", StringComparison.OrdinalIgnoreCase))
             {
                 files.Add(f);
             }

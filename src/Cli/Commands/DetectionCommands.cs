@@ -10,7 +10,7 @@ internal static class DetectionCommands
     public static Command Detect()
     {
         var rules = new Option<DirectoryInfo[]>("--rules") { Description = "Rule directories (repeatable)", Required = true, AllowMultipleArgumentsPerToken = true };
-        var events = new Option<FileSystemInfo>("--events") { Description = "Events file (NDJSON, JSON array, evtx-JSON) or a directory of them", Required = true };
+        var events = new Option<FileSystemInfo>("--events") { Description = "Events file (NDJSON, JSON array, evtx-JSON, binary .evtx) or a directory of them", Required = true };
         var format = new Option<string>("--format") { Description = "Output format (json: one object per match)", DefaultValueFactory = _ => "json" };
         format.AcceptOnlyFromAmong("json");
         var command = new Command("detect", "Run Sigma rules over event files and print one JSON object per match: rule_id, title, level, author, file, event_index, matched_fields, attack.") { rules, events, format };
@@ -29,8 +29,8 @@ internal static class DetectionCommands
 
             var runner = DetectionRunner.FromRuleDirectories(dirs);
             var target = p.GetValue(events)!;
-            var files = target is DirectoryInfo dir
-                ? dir.Exists ? Directory.GetFiles(dir.FullName, "*.json*", SearchOption.AllDirectories) : throw new Core.ValidationException("events", $"'{dir.FullName}' does not exist.")
+            string[] files = target is DirectoryInfo dir
+                ? dir.Exists ? [.. Directory.GetFiles(dir.FullName, "*.json*", SearchOption.AllDirectories), .. Directory.GetFiles(dir.FullName, "*.evtx", SearchOption.AllDirectories)] : throw new Core.ValidationException("events", $"'{dir.FullName}' does not exist.")
                 : target.Exists ? [target.FullName] : throw new Core.ValidationException("events", $"'{target.FullName}' does not exist.");
             Array.Sort(files, StringComparer.Ordinal);
             long matches = 0, eventCount = 0, malformed = 0;

@@ -15,7 +15,7 @@ internal static class RuleTestCommand
     public static Command Create()
     {
         var rule = new Argument<FileInfo>("rule") { Description = "Sigma rule file (YAML; several documents allowed)" };
-        var events = new Option<FileInfo>("--events") { Description = "Events file (NDJSON, JSON array or evtx-JSON)", Required = true };
+        var events = new Option<FileInfo>("--events") { Description = "Events file (NDJSON, JSON array, evtx-JSON or binary .evtx)", Required = true };
         var command = new Command("test", "Run one rule file over an events file and print the matches of every event. Exit code 0 if an event matched, 1 if none did, 2 for bad input.") { rule, events };
         command.SetAction(async (p, ct) =>
         {
@@ -56,7 +56,13 @@ internal static class RuleTestCommand
             }
 
             var data = await File.ReadAllBytesAsync(eventsFile.FullName, ct).ConfigureAwait(false);
-            var list = EventStreamReader.Split(data);
+            var readErrors = new List<string>();
+            var list = EventStreamReader.Split(data, readErrors);
+            foreach (var e in readErrors)
+            {
+                await error.WriteLineAsync($"error: {e}").ConfigureAwait(false);
+            }
+
             if (list.Count == 0)
             {
                 throw new Core.ValidationException("events", $"'{eventsFile.FullName}' holds no events.");

@@ -10,10 +10,30 @@ namespace McpSecurity.Detection.Runner;
 /// </summary>
 public static class EventStreamReader
 {
-    /// <summary>Returns the byte ranges of each event in <paramref name="data"/>.</summary>
-    public static IReadOnlyList<ReadOnlyMemory<byte>> Split(ReadOnlyMemory<byte> data)
+    /// <summary>
+    /// Returns the byte ranges of each event in <paramref name="data"/>. A binary <c>.evtx</c> file (recognised by
+    /// its signature) is converted record by record to evtx-JSON; a damaged record becomes an empty event (counted
+    /// as malformed by the engine, so event positions stay those of the records) and its error, with the byte
+    /// offset, is added to <paramref name="errors"/>.
+    /// </summary>
+    public static IReadOnlyList<ReadOnlyMemory<byte>> Split(ReadOnlyMemory<byte> data, List<string>? errors = null)
     {
         var span = data.Span;
+        if (Evtx.EvtxReader.IsEvtx(span))
+        {
+            var events = new List<ReadOnlyMemory<byte>>();
+            foreach (var r in Evtx.EvtxReader.Read(data))
+            {
+                events.Add(r.Json ?? ReadOnlyMemory<byte>.Empty);
+                if (r.Error is not null)
+                {
+                    errors?.Add(r.Error);
+                }
+            }
+
+            return events;
+        }
+
         if (span.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
         {
             data = data[3..];

@@ -162,7 +162,7 @@ public static class DetectionApi
         var tenant = ctx.Scope().TenantId!;
         var requestId = Ids.New("evb");
         var batchNumber = 0;
-        var records = JsonEventReader.Read(plain, new EventReaderOptions { MaxEventBytes = options.MaxEventBytes, MaxDepth = options.MaxEventDepth });
+        var records = EventInput.Read(plain, new EventReaderOptions { MaxEventBytes = options.MaxEventBytes, MaxDepth = options.MaxEventDepth });
         var result = await EventBatches.ReadAsync(records, options.BatchSize, options.MaxReportedErrors, async (batch, token) =>
         {
             var id = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{requestId}-{batchNumber++}");
