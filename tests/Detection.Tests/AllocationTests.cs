@@ -2,7 +2,12 @@ using McpSecurity.Detection.Runner;
 
 namespace McpSecurity.Detection.Tests;
 
+/// <summary>Tests that measure allocation run alone: a regex used by two threads at once rents a second runner, which would be counted here.</summary>
+[CollectionDefinition(nameof(AllocationCollection), DisableParallelization = true)]
+public sealed class AllocationCollection;
+
 /// <summary>The match path allocates nothing per event once warm.</summary>
+[Collection(nameof(AllocationCollection))]
 public sealed class AllocationTests(SigmaHqFixture fixture)
 {
     [Fact]
