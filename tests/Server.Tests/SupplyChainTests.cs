@@ -8,6 +8,7 @@ using McpSecurity.Server.Apis;
 using McpSecurity.Server.SupplyChain;
 using McpSecurity.Server.Tests.Support;
 using McpSecurity.Testing;
+using McpSecurity.Vulnerabilities.Matching;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace McpSecurity.Server.Tests;
@@ -573,6 +574,68 @@ public sealed class AdvisoryDirectoryImportTests
             var again = await database.ImportAsync(work.FullName, null, Ct);
             Assert.Equal(0, again.Inserted);
             Assert.Equal(real.Length, again.Unchanged);
+        }
+        finally
+        {
+            work.Delete(recursive: true);
+            dataDir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task An_import_rebuilds_the_index_in_memory_exactly_as_a_reload_from_the_store_would()
+    {
+        var work = Directory.CreateTempSubdirectory("mcpsec-incr-");
+        var dataDir = Directory.CreateTempSubdirectory("mcpsec-incr-data-");
+        try
+        {
+            await using var store = await Hosting.StoreFactory.OpenAsync(new Hosting.PlatformOptions { DataDir = dataDir.FullName }, TimeProvider.System, Ct);
+            var database = new AdvisoryDatabase(store);
+            await database.ReloadAsync(Ct);
+            Assert.Empty((await database.ImportAsync(TestData.Path("vuln", "osv", "go"), null, Ct)).Errors);
+            Assert.Empty((await database.ImportAsync(TestData.Path("vuln", "osv", "pypi"), null, Ct)).Errors);
+
+            // One real advisory re-imported twice with its ranges and listed versions removed: first dated older than the stored
+            // one (the store keeps the stored one), then newer (the store replaces it).
+            var original = Directory.GetFiles(TestData.Path("vuln", "osv", "pypi"), "*.json").Order(StringComparer.Ordinal)
+                .Select(f => (File: f, Json: System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(f))!.AsObject()))
+                .First(x => x.Json["modified"] is not null && x.Json["affected"] is System.Text.Json.Nodes.JsonArray { Count: > 0 } a && a[0]!["versions"] is System.Text.Json.Nodes.JsonArray { Count: > 0 });
+            var id = (string)original.Json["id"]!;
+            var package = (string)original.Json["affected"]![0]!["package"]!["name"]!;
+            var versions = original.Json["affected"]![0]!["versions"]!.AsArray().Select(v => v!.GetValue<string>()).ToList();
+
+            async Task ImportCopyAsync(string modified)
+            {
+                var copy = original.Json.DeepClone().AsObject();
+                copy["modified"] = modified;
+                copy["affected"]![0]!.AsObject().Remove("ranges");
+                copy["affected"]![0]!["versions"] = new System.Text.Json.Nodes.JsonArray();
+                var path = Path.Combine(work.FullName, "copy.json");
+                await File.WriteAllTextAsync(path, copy.ToJsonString(), Ct);
+                Assert.Empty((await database.ImportAsync(path, null, Ct)).Errors);
+            }
+
+            void SameAsReload(AdvisoryIndex fromStore)
+            {
+                Assert.Equal(fromStore.AdvisoryCount, database.Index.AdvisoryCount);
+                Assert.Equal(fromStore.PackageCount, database.Index.PackageCount);
+                foreach (var v in versions)
+                {
+                    Assert.Equal(
+                        fromStore.Match("PyPI", package, v).Findings.Select(f => f.VulnerabilityId + string.Join(',', f.AdvisoryIds)),
+                        database.Index.Match("PyPI", package, v).Findings.Select(f => f.VulnerabilityId + string.Join(',', f.AdvisoryIds)));
+                }
+            }
+
+            var matchedBefore = versions.Count(v => database.Index.Match("PyPI", package, v).Findings.Any(f => f.AdvisoryIds.Contains(id)));
+            Assert.True(matchedBefore > 0, $"{id} should match one of {string.Join(' ', versions)}");
+            await ImportCopyAsync("2000-01-01T00:00:00Z");
+            SameAsReload(await new AdvisoryDatabase(store).ReloadAsync(Ct));
+            Assert.Equal(matchedBefore, versions.Count(v => database.Index.Match("PyPI", package, v).Findings.Any(f => f.AdvisoryIds.Contains(id))));
+
+            await ImportCopyAsync("2099-01-01T00:00:00Z");
+            SameAsReload(await new AdvisoryDatabase(store).ReloadAsync(Ct));
+            Assert.DoesNotContain(versions, v => database.Index.Match("PyPI", package, v).Findings.Any(f => f.AdvisoryIds.Contains(id)));
         }
         finally
         {

@@ -16,7 +16,7 @@ public sealed record AdvisoryImportSummary(int Advisories, int Inserted, int Upd
 /// into the store, and keeps the in-memory match index built from it. The index is swapped atomically
 /// after a reload; matches in flight finish on the old one.
 /// </summary>
-public sealed class AdvisoryDatabase(IStore store)
+public sealed class AdvisoryDatabase(IStore store) : IDisposable
 {
     private const int ParallelChunk = 512;
     private const long MaxFeedFileBytes = 512L << 20;
@@ -36,7 +36,11 @@ public sealed class AdvisoryDatabase(IStore store)
     /// <summary>Largest single advisory document accepted.</summary>
     public const int MaxDocumentBytes = 16 << 20;
 
+    private readonly SemaphoreSlim _rebuild = new(1, 1);
     private AdvisoryIndex _index = AdvisoryIndex.Build([]);
+
+    /// <summary>The advisories the index was last built from, kept so an import can rebuild without re-reading the store.</summary>
+    private Loaded? _loaded;
 
     /// <summary>
     /// Raised after an import that added or changed advisories (or replaced the KEV or EPSS data), once the
@@ -50,8 +54,24 @@ public sealed class AdvisoryDatabase(IStore store)
     /// <summary>Limits for <c>all.zip</c> archives (entry count, sizes, compression ratio).</summary>
     public ZipImportLimits ZipLimits { get; init; } = ZipImportLimits.Default;
 
+    /// <inheritdoc />
+    public void Dispose() => _rebuild.Dispose();
+
     /// <summary>Rebuilds the index from the store.</summary>
     public async Task<AdvisoryIndex> ReloadAsync(CancellationToken cancellationToken)
+    {
+        await _rebuild.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await ReloadLockedAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _rebuild.Release();
+        }
+    }
+
+    private async Task<AdvisoryIndex> ReloadLockedAsync(CancellationToken cancellationToken)
     {
         var advisories = new List<OsvAdvisory>();
         var nvd = new Dictionary<string, NvdRecord>(StringComparer.OrdinalIgnoreCase);
@@ -111,27 +131,87 @@ public sealed class AdvisoryDatabase(IStore store)
 
         ParseChunk();
 
-        KevCatalog? kev = null;
-        if (await store.Advisories.GetFeedDocumentAsync(KevSource, cancellationToken).ConfigureAwait(false) is { } kevBytes)
+        var raw = new Dictionary<string, OsvAdvisory>(advisories.Count, StringComparer.Ordinal);
+        foreach (var a in advisories)
         {
-            kev = KevImporter.ParseJson(kevBytes, KevSource);
+            raw.TryAdd(a.Id, a);
         }
 
-        EpssScores? epss = null;
-        if (await store.Advisories.GetFeedDocumentAsync(EpssSource, cancellationToken).ConfigureAwait(false) is { } epssBytes)
+        var loaded = new Loaded(raw, nvd, await ReadKevAsync(cancellationToken).ConfigureAwait(false), await ReadEpssAsync(cancellationToken).ConfigureAwait(false));
+        return Publish(loaded);
+    }
+
+    /// <summary>
+    /// After an import of OSV documents (and perhaps KEV or EPSS), rebuilds the index from the advisories
+    /// already in memory plus the ones just imported, by the rule the store applies: a document replaces
+    /// the stored one unless it is older (<c>modified</c>). Nothing is re-read or re-parsed.
+    /// </summary>
+    private async Task IncorporateAsync(List<OsvAdvisory> imported, bool kevChanged, bool epssChanged, CancellationToken cancellationToken)
+    {
+        await _rebuild.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            using var reader = new StringReader(Encoding.UTF8.GetString(epssBytes));
-            epss = EpssImporter.Read(reader, EpssSource);
+            if (_loaded is not { } loaded)
+            {
+                await ReloadLockedAsync(cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
+            var raw = new Dictionary<string, OsvAdvisory>(loaded.Osv, StringComparer.Ordinal);
+            foreach (var a in imported)
+            {
+                if (raw.TryGetValue(a.Id, out var old) && old.Modified is { } om && a.Modified is { } nm
+                    && nm.ToUnixTimeMilliseconds() < om.ToUnixTimeMilliseconds())
+                {
+                    continue;
+                }
+
+                raw[a.Id] = a;
+            }
+
+            Publish(new Loaded(
+                raw,
+                loaded.Nvd,
+                kevChanged ? await ReadKevAsync(cancellationToken).ConfigureAwait(false) : loaded.Kev,
+                epssChanged ? await ReadEpssAsync(cancellationToken).ConfigureAwait(false) : loaded.Epss));
+        }
+        finally
+        {
+            _rebuild.Release();
+        }
+    }
+
+    private AdvisoryIndex Publish(Loaded loaded)
+    {
+        var advisories = new List<OsvAdvisory>(loaded.Osv.Values);
+
+        // The store reads in id order; keep the same order so explanations come out the same either way.
+        advisories.Sort(static (a, b) => string.CompareOrdinal(a.Id, b.Id));
+        if (loaded.Nvd.Count > 0)
+        {
+            AttachNvd(advisories, loaded.Nvd);
         }
 
-        if (nvd.Count > 0)
-        {
-            AttachNvd(advisories, nvd);
-        }
-
-        var index = AdvisoryIndex.Build(advisories, kev, epss);
+        var index = AdvisoryIndex.Build(advisories, loaded.Kev, loaded.Epss);
+        _loaded = loaded;
         Volatile.Write(ref _index, index);
         return index;
+    }
+
+    private async Task<KevCatalog?> ReadKevAsync(CancellationToken cancellationToken) =>
+        await store.Advisories.GetFeedDocumentAsync(KevSource, cancellationToken).ConfigureAwait(false) is { } kevBytes
+            ? KevImporter.ParseJson(kevBytes, KevSource)
+            : null;
+
+    private async Task<EpssScores?> ReadEpssAsync(CancellationToken cancellationToken)
+    {
+        if (await store.Advisories.GetFeedDocumentAsync(EpssSource, cancellationToken).ConfigureAwait(false) is not { } epssBytes)
+        {
+            return null;
+        }
+
+        using var reader = new StringReader(Encoding.UTF8.GetString(epssBytes));
+        return EpssImporter.Read(reader, EpssSource);
     }
 
     /// <summary>Imports a file or directory; each batch is one transaction, so a failed file leaves the earlier state intact.</summary>
@@ -139,6 +219,7 @@ public sealed class AdvisoryDatabase(IStore store)
     {
         var errors = new List<string>();
         var batch = new List<StoredAdvisory>(1000);
+        var imported = new List<OsvAdvisory>();
         int advisories = 0, inserted = 0, updated = 0, unchanged = 0, kevEntries = 0, epssScores = 0, nvdRecords = 0;
 
         async Task FlushAsync()
@@ -202,6 +283,7 @@ public sealed class AdvisoryDatabase(IStore store)
                 default:
                     {
                         var advisory = OsvImporter.Parse(bytes, name);
+                        imported.Add(advisory);
                         batch.Add(new StoredAdvisory(advisory.Id, name, advisory.Modified, advisory.Withdrawn, Encoding.UTF8.GetString(bytes)));
                         advisories++;
                         if (batch.Count >= 1000)
@@ -252,6 +334,7 @@ public sealed class AdvisoryDatabase(IStore store)
                     }
                     else if (file.Advisory is { } advisory)
                     {
+                        imported.Add(advisory);
                         batch.Add(new StoredAdvisory(advisory.Id, file.Name, advisory.Modified, advisory.Withdrawn, file.Text!));
                         advisories++;
                         if (batch.Count >= 1000)
@@ -306,7 +389,16 @@ public sealed class AdvisoryDatabase(IStore store)
             await store.Advisories.SetStatusAsync(new FeedStatus(EpssSource, epssScores, now, path), cancellationToken).ConfigureAwait(false);
         }
 
-        await ReloadAsync(cancellationToken).ConfigureAwait(false);
+        if (nvdRecords > 0)
+        {
+            // NVD data is attached across advisories by CVE alias: rebuild from the store.
+            await ReloadAsync(cancellationToken).ConfigureAwait(false);
+        }
+        else if (inserted + updated + kevEntries + epssScores > 0)
+        {
+            await IncorporateAsync(imported, kevEntries > 0, epssScores > 0, cancellationToken).ConfigureAwait(false);
+        }
+
         var summary = new AdvisoryImportSummary(advisories + nvdRecords, inserted, updated, unchanged, kevEntries, epssScores, errors);
         if (inserted + updated + kevEntries + epssScores > 0)
         {
@@ -520,4 +612,7 @@ public sealed class AdvisoryDatabase(IStore store)
             }
         }
     }
+
+    /// <summary>What the index was built from: raw OSV advisories by id, NVD records by CVE id, KEV and EPSS.</summary>
+    private sealed record Loaded(Dictionary<string, OsvAdvisory> Osv, Dictionary<string, NvdRecord> Nvd, KevCatalog? Kev, EpssScores? Epss);
 }
