@@ -44,6 +44,23 @@ public abstract partial class StoreContract
         var toD = await t.PathsToComponentAsync(sbom.Id, "d", 10, Ct);
         Assert.Equal([["app", "a", "b", "d"]], toD.Select(p => p.ToArray()));
         Assert.Empty(await t.PathsToComponentAsync(sbom.Id, "nope", 10, Ct));
+        Assert.Equal([["app"]], (await t.PathsToComponentAsync(sbom.Id, "app", 10, Ct)).Select(p => p.ToArray()));
+    }
+
+    [Fact]
+    public async Task Paths_EveryShortestPathOfADiamond_NoneInsideARootlessCycle_NoneFromAnotherTenant()
+    {
+        var t = (await NewTenantAsync()).SupplyChain;
+        // root -> l -> x, root -> r -> x, root -> x2 -> y -> x (longer), and p <-> q with nothing above them.
+        var sbom = await t.AddSbomAsync(Upload("diamond", "1", [C("root", "root", "1"), C("l", "l", "1"), C("r", "r", "1"), C("x", "x", "1"),
+            C("x2", "x2", "1"), C("y", "y", "1"), C("p", "p", "1"), C("q", "q", "1")],
+            [new("root", "l"), new("root", "r"), new("l", "x"), new("r", "x"), new("root", "x2"), new("x2", "y"), new("y", "x"), new("p", "q"), new("q", "p")]), Uploader, Ct);
+        var toX = (await t.PathsToComponentAsync(sbom.Id, "x", 10, Ct)).Select(p => string.Join('>', p)).Order(StringComparer.Ordinal);
+        Assert.Equal(["root>l>x", "root>r>x"], toX);
+        Assert.Single(await t.PathsToComponentAsync(sbom.Id, "x", 1, Ct));
+        Assert.Empty(await t.PathsToComponentAsync(sbom.Id, "q", 10, Ct));
+        var other = (await NewTenantAsync()).SupplyChain;
+        Assert.Empty(await other.PathsToComponentAsync(sbom.Id, "x", 10, Ct));
     }
 
     [Fact]

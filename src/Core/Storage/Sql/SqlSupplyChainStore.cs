@@ -140,48 +140,77 @@ internal sealed class SqlSupplyChainStore(SqlStore store, string tenant) : ISupp
         maxPaths = Math.Clamp(maxPaths, 1, 100);
         await using var c = await _dialect.OpenAsync(tenant, cancellationToken).ConfigureAwait(false);
 
-        // Shortest depth of every component reachable from a root (a component nothing depends on).
-        // UNION (not UNION ALL) keeps one row per (node, depth), so cycles and diamonds cannot blow up.
-        var depth = new Dictionary<string, int>(StringComparer.Ordinal);
+        // One read of the target's ancestors and the edges into them: walk up from the component (UNION
+        // keeps one row per node, so cycles end), then take every edge that ends at one of those nodes.
+        // Every root that reaches the component, and every node of a shortest path, is among them.
+        var ancestors = new HashSet<string>(StringComparer.Ordinal);
+        var incoming = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        var outgoing = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         await using (var cmd = Create(c, null, """
-            WITH RECURSIVE reach(node, depth) AS (
-                SELECT c.ref, 0 FROM components c
-                WHERE c.tenant_id = @tenant AND c.sbom_id = @s
-                  AND NOT EXISTS (SELECT 1 FROM component_edges e WHERE e.tenant_id = @tenant AND e.sbom_id = @s AND e.to_ref = c.ref)
+            WITH RECURSIVE up(node) AS (
+                SELECT c.ref FROM components c WHERE c.tenant_id = @tenant AND c.sbom_id = @s AND c.ref = @ref
                 UNION
-                SELECT e.to_ref, r.depth + 1 FROM reach r
-                JOIN component_edges e ON e.tenant_id = @tenant AND e.sbom_id = @s AND e.from_ref = r.node
-                WHERE r.depth < 64
+                SELECT e.from_ref FROM up JOIN component_edges e ON e.tenant_id = @tenant AND e.sbom_id = @s AND e.to_ref = up.node
             )
-            SELECT node, MIN(depth) FROM reach GROUP BY node
-            """, ("@tenant", tenant), ("@s", sbomId)))
+            SELECT CAST(NULL AS TEXT), node FROM up
+            UNION ALL
+            SELECT e.from_ref, e.to_ref FROM component_edges e JOIN up ON e.tenant_id = @tenant AND e.sbom_id = @s AND e.to_ref = up.node
+            """, ("@tenant", tenant), ("@s", sbomId), ("@ref", componentRef)))
         await using (var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
             while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                depth[r.GetString(0)] = Convert.ToInt32(r.GetValue(1), System.Globalization.CultureInfo.InvariantCulture);
+                var to = r.GetString(1);
+                if (r.IsDBNull(0))
+                {
+                    ancestors.Add(to);
+                    continue;
+                }
+
+                var from = r.GetString(0);
+                Add(incoming, to, from);
+                Add(outgoing, from, to);
+            }
+        }
+
+        if (!ancestors.Contains(componentRef))
+        {
+            return [];
+        }
+
+        // Shortest depth of every ancestor from a root (a component nothing depends on), breadth first.
+        var depth = new Dictionary<string, int>(StringComparer.Ordinal);
+        var queue = new Queue<string>();
+        foreach (var node in ancestors)
+        {
+            if (!incoming.ContainsKey(node))
+            {
+                depth[node] = 0;
+                queue.Enqueue(node);
+            }
+        }
+
+        while (queue.Count > 0)
+        {
+            var node = queue.Dequeue();
+            var d = depth[node];
+            if (d >= MaxPathDepth || !outgoing.TryGetValue(node, out var next))
+            {
+                continue;
+            }
+
+            foreach (var n in next)
+            {
+                if (ancestors.Contains(n) && depth.TryAdd(n, d + 1))
+                {
+                    queue.Enqueue(n);
+                }
             }
         }
 
         if (!depth.TryGetValue(componentRef, out var targetDepth))
         {
             return [];
-        }
-
-        var incoming = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        await using (var cmd = Create(c, null, "SELECT from_ref, to_ref FROM component_edges WHERE tenant_id = @tenant AND sbom_id = @s", ("@tenant", tenant), ("@s", sbomId)))
-        await using (var r = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
-        {
-            while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                var to = r.GetString(1);
-                if (!incoming.TryGetValue(to, out var list))
-                {
-                    incoming[to] = list = [];
-                }
-
-                list.Add(r.GetString(0));
-            }
         }
 
         // Walk back along shortest-depth predecessors only: every path found is a shortest path.
@@ -220,6 +249,19 @@ internal sealed class SqlSupplyChainStore(SqlStore store, string tenant) : ISupp
                 }
             }
         }
+    }
+
+    /// <summary>Deepest dependency level searched for paths; deeper components have no path reported.</summary>
+    private const int MaxPathDepth = 64;
+
+    private static void Add(Dictionary<string, List<string>> map, string key, string value)
+    {
+        if (!map.TryGetValue(key, out var list))
+        {
+            map[key] = list = [];
+        }
+
+        list.Add(value);
     }
 
     public async Task<IReadOnlyList<PackageUsage>> FindPackageUsageAsync(string ecosystem, string packageKey, CancellationToken cancellationToken)
