@@ -12,7 +12,8 @@ namespace McpSecurity.Cli.Commands;
 /// against a stream of at least a million events replayed from SigmaHQ's regression events mixed with benign
 /// variants, on every core (the stream is split into one contiguous share per thread). Prints throughput end to
 /// end (NDJSON line split → JSON parse → route → match → alert kept) and for matching alone on pre-parsed
-/// events, per-event latency percentiles, bytes allocated per event and peak memory.
+/// events, per-event latency percentiles, bytes allocated per event and peak memory; then the platform path
+/// through the detection pipeline into a real alert store.
 /// </summary>
 internal static class DetectBench
 {
@@ -24,8 +25,11 @@ internal static class DetectBench
         var benign = new Option<int>("--benign") { Description = "Benign variants per regression event", DefaultValueFactory = _ => 4 };
         var threads = new Option<int>("--threads") { Description = "Worker threads (default: one per core)", DefaultValueFactory = _ => Environment.ProcessorCount };
         var subset = new Option<int>("--subset") { Description = "Size of the smaller rule set measured for comparison", DefaultValueFactory = _ => 100 };
+        var stored = new Option<int>("--stored-events") { Description = "Events run through the platform's detection pipeline into a real alert store (SQLite in a temporary data directory, or --store/--connection); 0 skips it", DefaultValueFactory = _ => 200_000 };
         var command = new Command("detect", "Sigma engine throughput, latency, allocation and memory with all Windows rules and a subset.") { rules, regression, events, benign, threads, subset };
-        command.SetAction(p =>
+        command.Add(stored);
+        StoreCliOptions.AddTo(command);
+        command.SetAction(async (p, ct) =>
         {
             var output = p.InvocationConfiguration.Output;
             var rulesDir = p.GetValue(rules)!;
@@ -65,9 +69,115 @@ internal static class DetectBench
                 Report(output, label, "match only", MatchOnly(engine, corpus, n, workers));
             }
 
+            if (p.GetValue(stored) is > 0 and var storedEvents)
+            {
+                await StoredAsync(p, output, rulesDir.FullName, ndjson, storedEvents, workers, ct).ConfigureAwait(false);
+            }
+
             return CliApp.Ok;
         });
         return command;
+    }
+
+    /// <summary>
+    /// The platform path: events in batches through <see cref="Server.Detection.DetectionPipeline"/> (routing,
+    /// matching, correlation, ATT&amp;CK resolution, alert dedupe, incidents) into the alert store, one tenant per
+    /// worker so the batches of different workers run in parallel as they do in the server.
+    /// </summary>
+    private static async Task StoredAsync(ParseResult p, TextWriter output, string rulesDir, byte[] ndjson, int n, int workers, CancellationToken ct)
+    {
+        var options = StoreCliOptions.Resolve(p);
+        var temporary = p.GetValue(StoreCliOptions.DataDir) is null;
+        if (temporary)
+        {
+            options.DataDir = Path.Combine(Path.GetTempPath(), "mcpsec-bench-detect-" + Guid.NewGuid().ToString("N")[..10]);
+        }
+
+        options.Detection.RuleDirectories = [rulesDir];
+        options.Detection.WatchRules = false;
+        try
+        {
+            await using var store = await StoreCliOptions.OpenAsync(options, ct).ConfigureAwait(false);
+            await Server.Hosting.Bootstrap.EnsureInitialisedAsync(store, ct).ConfigureAwait(false);
+            using var pipeline = new Server.Detection.DetectionPipeline(store, options.Detection, new Server.Detection.AttackLibrary(options.DataDir, TimeProvider.System), TimeProvider.System);
+            var sw = Stopwatch.StartNew();
+            var engine = await pipeline.WarmUpAsync().ConfigureAwait(false);
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"stored alerts = batches of {options.Detection.BatchSize} through the detection pipeline into the {store.Provider} alert store (dedupe, incidents, audit), one tenant per thread; {engine.Rules.Count} rules of every product loaded in {sw.Elapsed.TotalMilliseconds:F0} ms"));
+            var lines = new List<ReadOnlyMemory<byte>>();
+            foreach (var (start, end) in SplitLines(ndjson, 1))
+            {
+                var pos = start;
+                while (pos < end)
+                {
+                    var nl = Array.IndexOf(ndjson, (byte)'\n', pos, end - pos);
+                    var stop = nl < 0 ? end : nl;
+                    if (stop > pos)
+                    {
+                        lines.Add(ndjson.AsMemory(pos, stop - pos));
+                    }
+
+                    pos = stop + 1;
+                }
+            }
+
+            var scopes = new Core.Tenancy.TenantScope[workers];
+            for (var w = 0; w < workers; w++)
+            {
+                var tenant = await store.CreateTenantAsync("bench-" + Guid.NewGuid().ToString("N")[..8], false, Core.Access.Actor.System("bench"), ct).ConfigureAwait(false);
+                scopes[w] = Core.Tenancy.TenantScope.For(tenant.Id);
+            }
+
+            long created = 0, merged = 0, matches = 0;
+            var per = n / workers;
+            var allocatedBefore = GC.GetTotalAllocatedBytes(true);
+            var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+            sw.Restart();
+            var tasks = new Task[workers];
+            for (var w = 0; w < workers; w++)
+            {
+                var worker = w;
+                tasks[w] = Task.Run(async () =>
+                {
+                    var offset = worker * (lines.Count / workers);
+                    var batch = new List<ReadOnlyMemory<byte>>(options.Detection.BatchSize);
+                    for (var i = 0; i < per; i++)
+                    {
+                        batch.Add(lines[(offset + i) % lines.Count]);
+                        if (batch.Count == options.Detection.BatchSize || i == per - 1)
+                        {
+                            var r = await pipeline.ProcessAsync(scopes[worker], batch, ct).ConfigureAwait(false);
+                            Interlocked.Add(ref created, r.AlertsCreated);
+                            Interlocked.Add(ref merged, r.AlertsMerged + r.AlertsSuppressed);
+                            Interlocked.Add(ref matches, r.Matches + r.Correlations);
+                            batch.Clear();
+                        }
+                    }
+                }, ct);
+            }
+
+            await Task.WhenAll(tasks).ConfigureAwait(false);
+            var seconds = sw.Elapsed.TotalSeconds;
+            var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
+            var events = (long)per * workers;
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  all rules  stored alerts: {events / seconds,12:N0} events/s ({cpu * 1e6 / events:F2} us CPU/event) | {events:N0} events, {matches:N0} matches -> {created:N0} alerts created, {merged:N0} merged into existing ones | {(GC.GetTotalAllocatedBytes(true) - allocatedBefore) / (double)events:F0} B allocated/event | peak RSS {Process.GetCurrentProcess().PeakWorkingSet64 / (1024 * 1024):N0} MB"));
+        }
+        finally
+        {
+            if (temporary)
+            {
+                Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+                try
+                {
+                    Directory.Delete(options.DataDir, true);
+                }
+                catch (IOException ex)
+                {
+                    output.WriteLine($"note: the temporary data directory {options.DataDir} could not be removed: {ex.Message}");
+                }
+            }
+        }
     }
 
     private static bool IsWindows(SigmaRule rule) => string.Equals(rule.LogSource.Product, "windows", StringComparison.Ordinal);
