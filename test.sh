@@ -28,6 +28,14 @@ if ! /usr/bin/python3 -c "import aiosmtpd" >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-aiosmtpd >/dev/null
 fi
 
+if [ ! -x /usr/bin/chromium ]; then
+  echo "Chromium not found; installing Debian's chromium package (the web UI's browser tests drive it headless)..."
+  SUDO=""
+  if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet build McpSecurity.sln -c Debug -v quiet -nologo
 dotnet test --solution McpSecurity.sln --no-build "$@"

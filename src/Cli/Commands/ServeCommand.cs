@@ -1,5 +1,6 @@
 using System.CommandLine;
 using McpSecurity.Server.Hosting;
+using McpSecurity.Web;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
@@ -45,7 +46,8 @@ internal static class ServeCommand
                 }
             }
 
-            var app = PlatformHost.Build(options, store);
+            var app = PlatformHost.Build(options, store, null, services => services.AddWebUi());
+            app.MapWebUi();
             await app.StartAsync(ct).ConfigureAwait(false);
             if (options.Demo)
             {

@@ -157,26 +157,10 @@ public static class AdministrationApi
 
     private static async Task<Results<Ok<CallerDto>, ProblemHttpResult>> LoginAsync(LoginRequest body, HttpContext ctx, IStore store, CancellationToken ct)
     {
-        var tenantName = Names.Validate(body.Tenant, "tenant");
-        var username = Names.Validate(body.Username, "username");
-        var failed = TypedResults.Problem("Unknown tenant, user or password, or the user is disabled.", statusCode: 401, title: "Sign-in failed");
-        var tenant = await store.FindTenantByNameAsync(tenantName, ct).ConfigureAwait(false);
-        if (tenant is null || string.IsNullOrEmpty(body.Password))
-        {
-            return failed;
-        }
-
-        var found = await store.ForTenant(TenantScope.For(tenant.Id)).FindUserForSignInAsync(username, ct).ConfigureAwait(false);
-        if (found is not { } f || f.User.Disabled || !Credentials.VerifyPassword(body.Password, f.PasswordHash))
-        {
-            return failed;
-        }
-
-        var principal = PlatformClaims.Principal(CookieAuthenticationDefaults.AuthenticationScheme, tenant.Id, f.User.Role, "user", f.User.Id, f.User.Name);
-        await ctx.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, principal).ConfigureAwait(false);
-        await store.ForTenant(TenantScope.For(tenant.Id)).AppendAuditAsync(new Actor("user", f.User.Id, f.User.Name),
-            new Core.Audit.AuditRecord("user.signin", $"user:{f.User.Id}", "signed in"), ct).ConfigureAwait(false);
-        return TypedResults.Ok(Caller(principal));
+        var principal = await LocalSignIn.SignInAsync(ctx, store, body.Tenant, body.Username, body.Password, ct).ConfigureAwait(false);
+        return principal is null
+            ? TypedResults.Problem(LocalSignIn.FailedMessage, statusCode: 401, title: "Sign-in failed")
+            : TypedResults.Ok(Caller(principal));
     }
 
     private static async Task<NoContent> LogoutAsync(HttpContext ctx)

@@ -162,6 +162,7 @@ public static class PlatformHost
         services.AddSingleton<Risk.RiskService>();
         services.AddSingleton<Risk.RiskNarrationService>();
         services.AddSingleton<IJobHandler, Risk.RiskAssessJobHandler>();
+        services.AddDashboard();
         if (options.HasRole("report"))
         {
             services.AddHostedService<Risk.RiskSnapshotScheduler>();
@@ -228,6 +229,7 @@ public static class PlatformHost
             api.MapDetectionApi();
             api.MapRiskApi();
             api.MapReportsApi();
+            api.MapDashboardApi();
         }
 
         return app;

@@ -21,7 +21,10 @@ internal static class SecurityHeaders
             h["X-Frame-Options"] = "DENY";
             h["Referrer-Policy"] = "no-referrer";
             h["Cross-Origin-Opener-Policy"] = "same-origin";
-            h["Content-Security-Policy"] = "default-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
+            // The web UI's component library sets theme variables and element styles inline; scripts stay 'self' only.
+            h["Content-Security-Policy"] = context.Request.Path.StartsWithSegments("/api", StringComparison.Ordinal)
+                ? "default-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+                : "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
             h["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()";
             if (context.Request.Path.StartsWithSegments("/api", StringComparison.Ordinal))
             {

@@ -535,7 +535,7 @@ internal sealed class SqlSupplyChainStore(SqlStore store, string tenant) : ISupp
 
         if (query.Severity is not null)
         {
-            where.Append(" AND severity = @sev");
+            where.Append(" AND UPPER(severity) = @sev");
             parameters.Add(("@sev", query.Severity.ToUpperInvariant()));
         }
 
