@@ -21,6 +21,7 @@ internal static class BenchCommands
         command.Add(RiskBench.Create());
         command.Add(DetectBench.Create());
         command.Add(ReportBench.Create());
+        command.Add(DashboardBench.Create());
         return command;
     }
 

@@ -110,7 +110,7 @@ internal static class ReportBench
             $"{label,-32} {request.Format.Name(),-4}: best {times.Min(),8:F0} ms, mean {times.Average(),8:F0} ms; peak managed heap +{peak / 1048576.0,7:F1} MiB; allocated {allocated / 1048576.0,8:F1} MiB; output {size / 1048576.0,6:F2} MiB")).ConfigureAwait(false);
     }
 
-    private static async Task SeedProjectAsync(ITenantStore tenant, string project, string version, int findings, int seed, CancellationToken ct)
+    internal static async Task SeedProjectAsync(ITenantStore tenant, string project, string version, int findings, int seed, CancellationToken ct)
     {
         var components = new List<StoredComponent>(Math.Max(1, findings / 2));
         var count = Math.Max(1, findings / 2);
@@ -121,7 +121,7 @@ internal static class ReportBench
             components.Add(new StoredComponent("c" + i.ToString(CultureInfo.InvariantCulture), name, v, $"pkg:npm/{name}@{v}", "npm", name, "library", null));
         }
 
-        var sbom = await tenant.SupplyChain.AddSbomAsync(new SbomUpload(project, version, "CycloneDxJson", "1.6", null, new string('0', 64), components, [], "{}"u8.ToArray()),
+        var sbom = await tenant.SupplyChain.AddSbomAsync(new SbomUpload(project, version, "CycloneDxJson", "1.6", null, new string('0', 64), components, [], """{"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"components":[]}"""u8.ToArray()),
             Actor.System("bench"), ct).ConfigureAwait(false);
         var list = new List<NewFinding>(findings);
         for (var i = 0; i < findings; i++)

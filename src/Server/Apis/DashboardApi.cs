@@ -68,13 +68,74 @@ public sealed record DashboardDto(
     IReadOnlyList<OpenIncidentDto> OpenIncidents,
     int OpenIncidentCount);
 
-/// <summary>Computes the dashboard of a tenant. Used by <c>GET /api/v1/dashboard</c> and the web UI.</summary>
+/// <summary>
+/// Computes the dashboard of a tenant. Used by <c>GET /api/v1/dashboard</c> and the web UI.
+/// A computed dashboard is kept per tenant and served again while the tenant's audit log has no newer entry
+/// (every change of findings, alerts, incidents, runs and risk appends one) and it is younger than
+/// <see cref="MaxAge"/> (for what changes without an audit entry: advisories, EPSS, the clock). While one
+/// request recomputes, concurrent requests get the previous figures instead of waiting.
+/// </summary>
 public sealed class DashboardService(RiskService risk, TimeProvider time)
 {
     /// <summary>Days of alerts the dashboard covers.</summary>
     public const int AlertDays = 14;
 
     private const int PageSize = 1000;
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, CacheEntry> _cache = new(StringComparer.Ordinal);
+
+    /// <summary>Longest time a computed dashboard is served again.</summary>
+    public static TimeSpan MaxAge { get; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The tenant's dashboard: the kept one while nothing changed, else computed now (<paramref name="fresh"/> forces it).</summary>
+    public async Task<DashboardDto> GetAsync(ITenantStore tenant, bool fresh, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(tenant);
+        var entry = _cache.GetOrAdd(tenant.Scope.TenantId, _ => new CacheEntry());
+        var kept = entry.Value;
+        if (!fresh && kept is not null && time.GetUtcNow() - kept.Dto.GeneratedAt < MaxAge
+            && (await tenant.ListAuditAsync(kept.AuditHead, 1, cancellationToken).ConfigureAwait(false)).Count == 0)
+        {
+            return kept.Dto;
+        }
+
+        if (!fresh && kept is not null && !entry.Gate.Wait(0, CancellationToken.None))
+        {
+            return kept.Dto;
+        }
+
+        if (fresh || kept is null)
+        {
+            await entry.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            // The head is read before computing: a change made during the computation makes the next request compute again.
+            var head = kept?.AuditHead ?? 0;
+            while (true)
+            {
+                var page = await tenant.ListAuditAsync(head, PageSize, cancellationToken).ConfigureAwait(false);
+                if (page.Count > 0)
+                {
+                    head = page[^1].Sequence;
+                }
+
+                if (page.Count < PageSize)
+                {
+                    break;
+                }
+            }
+
+            var dto = await ComputeAsync(tenant, cancellationToken).ConfigureAwait(false);
+            entry.Value = new CachedDashboard(dto, head);
+            return dto;
+        }
+        finally
+        {
+            entry.Gate.Release();
+        }
+    }
 
     private static readonly AlertStatus[] OpenStates = [AlertStatus.Open, AlertStatus.Acknowledged];
 
@@ -183,6 +244,21 @@ public sealed class DashboardService(RiskService risk, TimeProvider time)
             incidents.Count > 10 ? incidents.GetRange(0, 10) : incidents, incidentCount);
     }
 
+    private sealed record CachedDashboard(DashboardDto Dto, long AuditHead);
+
+    private sealed class CacheEntry
+    {
+        private CachedDashboard? _value;
+
+        public SemaphoreSlim Gate { get; } = new(1, 1);
+
+        public CachedDashboard? Value
+        {
+            get => Volatile.Read(ref _value);
+            set => Volatile.Write(ref _value, value);
+        }
+    }
+
     private static async Task<int> CountAlertsAsync(ITenantStore tenant, AlertStatus status, CancellationToken cancellationToken)
     {
         var count = 0;
@@ -225,7 +301,7 @@ public static class DashboardApi
     }
 
     private static async Task<Ok<DashboardDto>> GetAsync(HttpContext ctx, IStore store, DashboardService dashboard, CancellationToken ct) =>
-        TypedResults.Ok(await dashboard.ComputeAsync(store.ForTenant(ctx.Scope()), ct).ConfigureAwait(false));
+        TypedResults.Ok(await dashboard.GetAsync(store.ForTenant(ctx.Scope()), false, ct).ConfigureAwait(false));
 }
 
 /// <summary>Source-generated JSON of the dashboard.</summary>
