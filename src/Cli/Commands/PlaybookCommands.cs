@@ -30,6 +30,13 @@ internal static class PlaybookCommands
         return command;
     }
 
+    /// <summary>
+    /// The server's actions. <c>report.generate</c> here reads only the local store (sections fed by the detection,
+    /// response and risk services say they are not available); <c>assessment.run</c> queues the job in the local store.
+    /// </summary>
+    internal static ActionRegistry Actions() => BuiltInActions.Create(Server.Response.PlatformActions.Create(
+        new McpSecurity.Reporting.ReportGenerator(new McpSecurity.Reporting.Data.UnavailableReportFeeds(), TimeProvider.System), TimeProvider.System));
+
     /// <summary>The engine as the server composes it, over an opened store.</summary>
     internal static PlaybookEngine CreateEngine(IStore store, PlatformOptions options, IEnumerable<string> extraAllowed, PlaybookEngineOptions? engineOptions = null)
     {
@@ -37,7 +44,7 @@ internal static class PlaybookCommands
         allowed.AddRange(extraAllowed);
         var guard = new OutboundGuard(allowed);
         var protection = DataProtectionProvider.Create(new DirectoryInfo(Path.Combine(options.DataDir, "keys")), b => b.SetApplicationName("mcpsec"));
-        return new PlaybookEngine(store, new PlaybookLoader(BuiltInActions.Create()), new OutboundConnector(guard.IsAllowed), new SecretVault(protection),
+        return new PlaybookEngine(store, new PlaybookLoader(Actions()), new OutboundConnector(guard.IsAllowed), new SecretVault(protection),
             engineOptions ?? new PlaybookEngineOptions(), TimeProvider.System, NullLogger<PlaybookEngine>.Instance);
     }
 
@@ -52,7 +59,7 @@ internal static class PlaybookCommands
             var yaml = await File.ReadAllTextAsync(path.FullName, ct).ConfigureAwait(false);
             try
             {
-                var def = new PlaybookLoader(BuiltInActions.Create()).Load(yaml);
+                var def = new PlaybookLoader(Actions()).Load(yaml);
                 await output.WriteLineAsync($"{path.Name}: valid playbook '{def.Name}' ({def.Steps.Count} top-level steps, {def.StepIds.Count} in all; triggers: {string.Join(", ", def.Triggers.ConvertAll(t => TriggerDispatcher.KindName(t.Kind)))})").ConfigureAwait(false);
                 return CliApp.Ok;
             }

@@ -50,9 +50,18 @@ internal sealed class EmailSendAction : IPlaybookAction
         {
             foreach (var item in list)
             {
+                if (item is JsonObject r && r["report"]?.ToString() is { Length: > 0 } reportId)
+                {
+                    // A stored report of the tenant (e.g. from a report.generate step), attached as generated.
+                    var (artifact, data) = await ReportAttachment.LoadAsync(context, reportId, MaxAttachmentBytes, cancellationToken).ConfigureAwait(false);
+                    builder.Attachments.Add(r["name"]?.ToString() is { Length: > 0 } n ? n : artifact.FileName, data, ContentType.Parse(artifact.MediaType));
+                    attachments++;
+                    continue;
+                }
+
                 if (item is not JsonObject a || a["name"]?.ToString() is not { Length: > 0 } name)
                 {
-                    throw new ActionFailedException("each of 'with.attachments' needs 'name' and 'content'", false);
+                    throw new ActionFailedException("each of 'with.attachments' needs 'name' and 'content', or 'report'", false);
                 }
 
                 var content = a["content"] switch
@@ -143,5 +152,24 @@ internal sealed class EmailSendAction : IPlaybookAction
         }
 
         return list;
+    }
+}
+
+/// <summary>Reads a stored report of the run's tenant for delivery by an action.</summary>
+internal static class ReportAttachment
+{
+    public static async Task<(Core.Reporting.ReportArtifact Artifact, byte[] Content)> LoadAsync(ActionContext context, string reportId, int maxBytes, CancellationToken cancellationToken)
+    {
+        var reports = context.Tenant.Reports;
+        var artifact = await reports.GetArtifactAsync(reportId, cancellationToken).ConfigureAwait(false)
+            ?? throw new ActionFailedException($"report '{reportId}' was not found in this tenant", false);
+        if (artifact.SizeBytes > maxBytes)
+        {
+            throw new ActionFailedException($"report '{reportId}' is {artifact.SizeBytes} bytes, more than the limit of {maxBytes}", false);
+        }
+
+        var content = await reports.GetArtifactContentAsync(reportId, cancellationToken).ConfigureAwait(false)
+            ?? throw new ActionFailedException($"report '{reportId}' has no stored content (expired?)", false);
+        return (artifact, content);
     }
 }

@@ -65,7 +65,7 @@ internal sealed class HttpRequestAction : IPlaybookAction
     public const string TimestampHeader = "X-Mcpsec-Timestamp";
 
     public ActionSpec Spec { get; } = new("http.request", "Call an HTTP endpoint (webhook), optionally HMAC-signed",
-        ["url"], ["method", "headers", "body", "signing_secret"],
+        ["url"], ["method", "headers", "body", "report", "signing_secret"],
         new Dictionary<string, string[]> { ["method"] = ["GET", "POST", "PUT", "PATCH", "DELETE"] }, ["url"]);
 
     public string Describe(JsonObject config) =>
@@ -76,6 +76,11 @@ internal sealed class HttpRequestAction : IPlaybookAction
         var url = context.Url("url");
         var method = context.OptStr("method") ?? "POST";
         using var request = new HttpRequestMessage(new HttpMethod(method), url);
+        if (context.OptStr("report") is { Length: > 0 } reportId)
+        {
+            return await SendReportAsync(context, request, reportId, cancellationToken).ConfigureAwait(false);
+        }
+
         var body = context.Config["body"] switch
         {
             null => null,
@@ -113,6 +118,51 @@ internal sealed class HttpRequestAction : IPlaybookAction
     /// <summary>Hex HMAC-SHA256 of <c>"{timestamp}.{body}"</c>.</summary>
     public static string Sign(string secret, string timestamp, string body) =>
         Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes(timestamp + "." + body)));
+
+    /// <summary>Hex HMAC-SHA256 of the bytes of <c>"{timestamp}."</c> followed by the body bytes.</summary>
+    public static string Sign(string secret, string timestamp, ReadOnlySpan<byte> body)
+    {
+        var prefix = Encoding.UTF8.GetBytes(timestamp + ".");
+        var data = new byte[prefix.Length + body.Length];
+        prefix.CopyTo(data, 0);
+        body.CopyTo(data.AsSpan(prefix.Length));
+        return Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), data));
+    }
+
+    /// <summary>Most bytes of a stored report sent as a request body.</summary>
+    public const int MaxReportBytes = 25 * 1024 * 1024;
+
+    /// <summary>Sends a stored report as the body, with its media type, file name and id (signed over the exact bytes).</summary>
+    private static async Task<JsonNode?> SendReportAsync(ActionContext context, HttpRequestMessage request, string reportId, CancellationToken cancellationToken)
+    {
+        if (request.Method == HttpMethod.Get)
+        {
+            throw new ActionFailedException("'with.report' needs a method with a body (POST or PUT)", false);
+        }
+
+        var (artifact, content) = await ReportAttachment.LoadAsync(context, reportId, MaxReportBytes, cancellationToken).ConfigureAwait(false);
+        request.Content = new ByteArrayContent(content);
+        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(artifact.MediaType);
+        request.Content.Headers.ContentDisposition = new System.Net.Http.Headers.ContentDispositionHeaderValue("attachment") { FileName = artifact.FileName };
+        request.Headers.TryAddWithoutValidation("X-Mcpsec-Report", artifact.Id);
+        if (context.Config["headers"] is JsonObject headers)
+        {
+            foreach (var (k, v) in headers)
+            {
+                request.Headers.TryAddWithoutValidation(k, v is JsonValue jv && jv.TryGetValue<string>(out var s) ? s : v?.ToJsonString() ?? "");
+            }
+        }
+
+        if (context.OptStr("signing_secret") is { Length: > 0 } secret)
+        {
+            var ts = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+            request.Headers.TryAddWithoutValidation(TimestampHeader, ts);
+            request.Headers.TryAddWithoutValidation(SignatureHeader, "sha256=" + Sign(secret, ts, content));
+        }
+
+        var (status, text) = await HttpSend.SendAsync(context, request, cancellationToken).ConfigureAwait(false);
+        return new JsonObject { ["status"] = status, ["report"] = artifact.Id, ["bytes"] = content.Length, ["body"] = HttpSend.ParseOrText(text) };
+    }
 }
 
 /// <summary><c>slack.webhook</c>: post to a Slack incoming webhook.</summary>

@@ -17,7 +17,8 @@ public static class ResponseModule
         var engineOptions = new PlaybookEngineOptions();
         configuration.GetSection("Response").Bind(engineOptions);
         services.AddSingleton(engineOptions);
-        services.AddSingleton(_ => BuiltInActions.Create());
+        services.AddSingleton(sp => BuiltInActions.Create(Response.PlatformActions.Create(
+            sp.GetRequiredService<McpSecurity.Reporting.ReportGenerator>(), sp.GetRequiredService<TimeProvider>())));
         services.AddSingleton<PlaybookLoader>();
         // Every outbound connection of every action is checked by the platform's SSRF guard.
         services.AddSingleton(_ => new OutboundConnector(new OutboundGuard(options.Outbound.AllowedNetworks).IsAllowed));

@@ -36,14 +36,14 @@ public sealed class Harness : IAsyncDisposable
 
     public static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    public static async Task<Harness> StartAsync(IStore? store = null, PlaybookEngineOptions? options = null)
+    public static async Task<Harness> StartAsync(IStore? store = null, PlaybookEngineOptions? options = null, IEnumerable<IPlaybookAction>? hostActions = null)
     {
         store ??= await SqliteStore.OpenAsync(Path.Combine(Path.GetTempPath(), $"mcpsec-resp-{Guid.NewGuid():N}.db"), TimeProvider.System, Ct);
         var tenant = await store.CreateTenantAsync("t-" + Guid.NewGuid().ToString("N")[..10], false, Actor.System("test"), Ct);
         var vault = new SecretVault(new EphemeralDataProtectionProvider());
         // Loopback is denied by default; the tests allow exactly 127.0.0.1, as an operator would allow an internal network.
         var guard = new OutboundGuard(["127.0.0.1/32"]);
-        var engine = new PlaybookEngine(store, new PlaybookLoader(BuiltInActions.Create()), new OutboundConnector(guard.IsAllowed), vault,
+        var engine = new PlaybookEngine(store, new PlaybookLoader(BuiltInActions.Create(hostActions)), new OutboundConnector(guard.IsAllowed), vault,
             options ?? new PlaybookEngineOptions { InlineWaitMilliseconds = 200 }, TimeProvider.System, NullLogger<PlaybookEngine>.Instance);
         return new Harness(store, store.ForTenant(TenantScope.For(tenant.Id)), engine, vault);
     }
