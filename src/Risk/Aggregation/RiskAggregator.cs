@@ -26,6 +26,9 @@ public struct EntityRisk
 
     /// <summary>Findings at level high.</summary>
     public int High { get; set; }
+
+    /// <summary>Open alerts counted in (alerts weigh like findings of the same score).</summary>
+    public int Alerts { get; set; }
 }
 
 /// <summary>
@@ -33,7 +36,7 @@ public struct EntityRisk
 /// "Aggregation"): <c>max + (ceiling − max)·(1 − e^(−rest/K))</c>, where <c>rest</c> is Σ s²/100 of
 /// all but the highest finding and the ceiling keeps the aggregate at most one level above its worst
 /// finding and below critical unless a finding is critical — many mediums add up, but never to critical.
-/// The topology (which assets link which projects) is fixed at construction; <see cref="Aggregate"/>
+/// The topology (which assets link which projects) is fixed at construction; <c>Aggregate</c>
 /// reuses its buffers, so repeated re-aggregation allocates nothing but the result arrays it hands out.
 /// </summary>
 public sealed class RiskAggregator
@@ -98,11 +101,23 @@ public sealed class RiskAggregator
     }
 
     /// <summary>Aggregates scores; <paramref name="projectOf"/> gives each finding's project index.</summary>
-    public RiskAggregates Aggregate(ReadOnlySpan<FindingRiskScore> scores, ReadOnlySpan<int> projectOf)
+    public RiskAggregates Aggregate(ReadOnlySpan<FindingRiskScore> scores, ReadOnlySpan<int> projectOf) => Aggregate(scores, projectOf, [], []);
+
+    /// <summary>
+    /// Aggregates finding scores (each into its project, the assets linking it, their services and the tenant) and open
+    /// alert scores with them: an alert counts for the asset it hit (<paramref name="alertAsset"/>, -1 for none), that
+    /// asset's business service, and the tenant; never for a project.
+    /// </summary>
+    public RiskAggregates Aggregate(ReadOnlySpan<FindingRiskScore> scores, ReadOnlySpan<int> projectOf, ReadOnlySpan<float> alertScores, ReadOnlySpan<int> alertAsset)
     {
         if (projectOf.Length != scores.Length)
         {
             throw new ArgumentException("Every score needs its project index.", nameof(projectOf));
+        }
+
+        if (alertAsset.Length != alertScores.Length)
+        {
+            throw new ArgumentException("Every alert score needs its asset index.", nameof(alertAsset));
         }
 
         Array.Clear(_projects);
@@ -125,6 +140,29 @@ public sealed class RiskAggregator
                 {
                     _services[svc].Add(s, level);
                 }
+            }
+        }
+
+        for (var i = 0; i < alertScores.Length; i++)
+        {
+            var s = alertScores[i];
+            tenant.AddAlert(s);
+            var a = alertAsset[i];
+            if (a < 0)
+            {
+                continue;
+            }
+
+            if ((uint)a >= (uint)_assets.Length)
+            {
+                throw new ArgumentOutOfRangeException(nameof(alertAsset), $"Alert {i} names asset index {a}, but there are {_assets.Length} assets.");
+            }
+
+            _assets[a].AddAlert(s);
+            var svc = _assetService[a];
+            if (svc >= 0)
+            {
+                _services[svc].AddAlert(s);
             }
         }
 
@@ -164,14 +202,14 @@ public sealed class RiskAggregator
 
     private EntityRisk Finish(in Acc a)
     {
-        if (a.Count == 0)
+        if (a.Count == 0 && a.Alerts == 0)
         {
             return default;
         }
 
         var rest = MathF.Max(0f, (float)((a.SumSquares - ((double)a.Max * a.Max)) / 100d));
         var score = Combine(a.Max, rest);
-        return new EntityRisk { Score = score, Level = _levels.Level(score), Max = a.Max, Rest = rest, Findings = a.Count, Critical = a.Critical, High = a.High };
+        return new EntityRisk { Score = score, Level = _levels.Level(score), Max = a.Max, Rest = rest, Findings = a.Count, Critical = a.Critical, High = a.High, Alerts = a.Alerts };
     }
 
     private struct Acc
@@ -181,6 +219,18 @@ public sealed class RiskAggregator
         public int Count;
         public int Critical;
         public int High;
+        public int Alerts;
+
+        public void AddAlert(float s)
+        {
+            if (s > Max)
+            {
+                Max = s;
+            }
+
+            SumSquares += (double)s * s;
+            Alerts++;
+        }
 
         public void Add(float s, RiskLevel level)
         {

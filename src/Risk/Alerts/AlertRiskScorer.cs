@@ -220,6 +220,43 @@ public sealed class AlertRiskScorer(RiskScorer levels)
         _ => throw new ValidationException(field, $"Unknown rule level '{value}'. Valid: informational, low, medium, high, critical."),
     };
 
+    /// <summary>A stored Sigma level; levels the model does not know count as medium.</summary>
+    public static RuleLevel LevelOrMedium(string? value) => value?.Trim().ToLowerInvariant() switch
+    {
+        "informational" or "info" => RuleLevel.Informational,
+        "low" => RuleLevel.Low,
+        "high" => RuleLevel.High,
+        "critical" => RuleLevel.Critical,
+        _ => RuleLevel.Medium,
+    };
+
+    /// <summary>The tactic among names (<c>Credential Access</c>, <c>attack.lateral_movement</c>, <c>TA0008</c>) that weighs most; unknown names are ignored.</summary>
+    public static AttackTactic Furthest(IReadOnlyList<string> tactics)
+    {
+        ArgumentNullException.ThrowIfNull(tactics);
+        var best = AttackTactic.Unknown;
+        foreach (var t in tactics)
+        {
+            AttackTactic parsed;
+            try
+            {
+                parsed = ParseTactic(t, "tactic");
+            }
+            catch (ValidationException)
+            {
+                // A tactic of a newer ATT&CK release the model has no factor for weighs as unknown (1.0).
+                continue;
+            }
+
+            if (TacticFactor[(int)parsed] > TacticFactor[(int)best])
+            {
+                best = parsed;
+            }
+        }
+
+        return best;
+    }
+
     /// <summary>Parses an ATT&amp;CK tactic by short name (<c>initial-access</c>), Sigma tag (<c>attack.initial_access</c>) or id (<c>TA0001</c>).</summary>
     public static AttackTactic ParseTactic(string value, string field)
     {

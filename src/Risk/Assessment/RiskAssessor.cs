@@ -23,7 +23,9 @@ public sealed record AssessedFinding(Finding Finding, string ProjectName, string
 /// <param name="Context">Business context of the request, if any.</param>
 /// <param name="Now">The time the assessment is made at (ages, KEV due dates).</param>
 /// <param name="TenantId">The tenant's id, the tenant entity's id in snapshots.</param>
-public sealed record AssessmentInput(IReadOnlyList<AssessedFinding> Findings, IReadOnlyList<Asset> Assets, BusinessContext? Context, DateTimeOffset Now, string? TenantId = null);
+/// <param name="Alerts">Open alerts and incidents of the tenant, if the assessment covers them.</param>
+public sealed record AssessmentInput(IReadOnlyList<AssessedFinding> Findings, IReadOnlyList<Asset> Assets, BusinessContext? Context, DateTimeOffset Now, string? TenantId = null,
+    IReadOnlyList<Alerts.AssessedAlert>? Alerts = null);
 
 /// <summary>An assessment's report with the full per-finding scores and per-entity aggregates.</summary>
 /// <param name="Report">The report (at most <see cref="RiskAssessor.MaxReportedFindings"/> findings listed).</param>
@@ -41,6 +43,9 @@ public static class RiskAssessor
 {
     /// <summary>Findings listed in a report, highest score first.</summary>
     public const int MaxReportedFindings = 500;
+
+    /// <summary>Alerts and incidents listed in a report, highest score first.</summary>
+    public const int MaxReportedAlerts = 200;
 
     /// <summary>Runs the assessment and returns the report.</summary>
     public static RiskReport Assess(AssessmentInput input) => Run(input).Report;
@@ -122,7 +127,8 @@ public static class RiskAssessor
         }
 
         var aggregator = new RiskAggregator(scorer, projectIds.Count, projectAssets, assetService, serviceIndex.Count);
-        var aggregates = aggregator.Aggregate(scores, projectOf);
+        var (alertDtos, alertScores, alertAssets) = ScoreAlerts(input, scorer);
+        var aggregates = aggregator.Aggregate(scores, projectOf, alertScores, alertAssets);
 
         var order = new int[scores.Length];
         for (var i = 0; i < order.Length; i++)
@@ -160,7 +166,7 @@ public static class RiskAssessor
             findings,
             ControlImpacts(input.Findings, scores, controls),
             ReportTemplate.Placeholder);
-        report = report with { Narrative = ReportTemplate.Write(report, aggregator, scores, input.Findings) };
+        report = report with { Narrative = ReportTemplate.Write(report, aggregator, scores, input.Findings), Alerts = alertDtos };
 
         var snapshots = new List<FindingSnapshot>(scores.Length);
         for (var i = 0; i < scores.Length; i++)
@@ -248,7 +254,72 @@ public static class RiskAssessor
     }
 
     private static EntityRiskDto Entity(string kind, string id, string name, EntityRisk r) =>
-        new(kind, id, name, Round(r.Score), r.Level.Name(), Round(r.Max), r.Findings, r.Critical, r.High);
+        new(kind, id, name, Round(r.Score), r.Level.Name(), Round(r.Max), r.Findings, r.Critical, r.High, r.Alerts);
+
+    /// <summary>
+    /// Scores the open alerts and incidents: rule level, confidence 1 (a stored match is a match), the furthest
+    /// tactic, the tier of the most critical asset whose hosts include one of its entities, and recurrence. Alerts
+    /// (not incidents, which group the same alerts) go into the aggregation through that asset.
+    /// </summary>
+    private static (List<Alerts.ScoredAlertDto> Dtos, float[] Scores, int[] Assets) ScoreAlerts(AssessmentInput input, RiskScorer scorer)
+    {
+        var alerts = input.Alerts ?? [];
+        var byHost = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+        for (var a = 0; a < input.Assets.Count; a++)
+        {
+            foreach (var h in input.Assets[a].Hosts)
+            {
+                if (!byHost.TryGetValue(h, out var seen) || input.Assets[a].Tier < input.Assets[seen].Tier)
+                {
+                    byHost[h] = a;
+                }
+            }
+        }
+
+        var alertScorer = new Alerts.AlertRiskScorer(scorer);
+        var dtos = new List<Alerts.ScoredAlertDto>(alerts.Count);
+        var scoreList = new List<float>(alerts.Count);
+        var assetList = new List<int>(alerts.Count);
+        foreach (var al in alerts)
+        {
+            var asset = -1;
+            foreach (var e in al.Entities)
+            {
+                if (byHost.TryGetValue(e, out var a) && (asset < 0 || input.Assets[a].Tier < input.Assets[asset].Tier))
+                {
+                    asset = a;
+                }
+            }
+
+            var tactic = Alerts.AlertRiskScorer.Furthest(al.Tactics);
+            var riskInput = new Alerts.AlertRiskInput
+            {
+                Level = Alerts.AlertRiskScorer.LevelOrMedium(al.Level),
+                Confidence = 1f,
+                Tactic = tactic,
+                AssetTier = asset < 0 ? (sbyte)-1 : (sbyte)input.Assets[asset].Tier,
+                Recurrence = (int)Math.Min(al.Recurrence, 1_000_000),
+            };
+            var s = alertScorer.Score(in riskInput);
+            var b = s.Breakdown;
+            dtos.Add(new Alerts.ScoredAlertDto(al.Id, al.Kind, al.Title, al.Level, Round(s.Score), s.Level.Name(), tactic.ToString(),
+                asset < 0 ? null : input.Assets[asset].Name, asset < 0 ? null : input.Assets[asset].Tier, al.Recurrence,
+                new Alerts.AlertBreakdownDto(Round(b.Level), Round(b.Confidence), Round(b.Tactic), Round(b.Asset), Round(b.Recurrence), Round(b.Cap)), al.Status));
+            if (al.Kind == "alert")
+            {
+                scoreList.Add(s.Score);
+                assetList.Add(asset);
+            }
+        }
+
+        dtos.Sort((x, y) => x.Score != y.Score ? y.Score.CompareTo(x.Score) : string.CompareOrdinal(x.Id, y.Id));
+        if (dtos.Count > MaxReportedAlerts)
+        {
+            dtos.RemoveRange(MaxReportedAlerts, dtos.Count - MaxReportedAlerts);
+        }
+
+        return (dtos, [.. scoreList], [.. assetList]);
+    }
 
     private static List<EntityRiskDto> ServiceEntities(Dictionary<string, int> services, EntityRisk[] risks)
     {

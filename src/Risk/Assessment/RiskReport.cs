@@ -15,13 +15,17 @@ public sealed record RiskReport(
     IReadOnlyList<EntityRiskDto> Assets,
     IReadOnlyList<ScoredFindingDto> Findings,
     IReadOnlyList<ControlImpactDto> Controls,
-    Narrative Narrative);
+    Narrative Narrative)
+{
+    /// <summary>Open alerts and incidents of the tenant, highest score first (at most <see cref="RiskAssessor.MaxReportedAlerts"/>).</summary>
+    public IReadOnlyList<Alerts.ScoredAlertDto> Alerts { get; init; } = [];
+}
 
 /// <summary>The business context an assessment ran with.</summary>
 public sealed record ContextDto(int ApplicationTier, string DataClassification, bool InternetFacing, string Environment, IReadOnlyList<string> Compliance, string? BusinessService);
 
 /// <summary>One entity's aggregated risk.</summary>
-public sealed record EntityRiskDto(string Kind, string Id, string Name, double Score, string Level, double Max, int Findings, int Critical, int High);
+public sealed record EntityRiskDto(string Kind, string Id, string Name, double Score, string Level, double Max, int Findings, int Critical, int High, int Alerts = 0);
 
 /// <summary>The inputs a finding was scored from.</summary>
 public sealed record FactorsDto(

@@ -2,7 +2,9 @@ using System.Text.Json;
 using McpSecurity.Core.Access;
 using McpSecurity.Core.Messaging;
 using McpSecurity.Core.Risk;
+using McpSecurity.Core.Alerts;
 using McpSecurity.Core.Storage;
+using McpSecurity.Risk.Alerts;
 using McpSecurity.Core.SupplyChain;
 using McpSecurity.Ingestion.Sbom;
 using McpSecurity.Risk.Alerting;
@@ -57,7 +59,85 @@ public sealed class RiskService(IStore store, IEventBus bus, TimeProvider time)
         }
 
         var assets = await tenant.Risk.ListAssetsAsync(cancellationToken).ConfigureAwait(false);
-        return new AssessmentInput(findings, assets, context, time.GetUtcNow(), tenant.Scope.TenantId);
+
+        // Alerts and incidents concern hosts, not projects: a tenant-wide assessment counts them, a project-scoped one does not.
+        var alerts = projects is { Count: > 0 } ? null : await LoadAlertsAsync(tenant.Alerts, cancellationToken).ConfigureAwait(false);
+        return new AssessmentInput(findings, assets, context, time.GetUtcNow(), tenant.Scope.TenantId, alerts);
+    }
+
+    /// <summary>Most open alerts (and most open incidents) an assessment reads, newest first.</summary>
+    public const int MaxAlerts = 10_000;
+
+    private static readonly AlertStatus[] OpenStates = [AlertStatus.Open, AlertStatus.Acknowledged];
+
+    /// <summary>The tenant's open and acknowledged alerts and incidents, as the alert model reads them.</summary>
+    public static async Task<List<AssessedAlert>> LoadAlertsAsync(IAlertStore store, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var result = new List<AssessedAlert>();
+        var incidentTactics = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        var incidentEntities = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        foreach (var status in OpenStates)
+        {
+            string? after = null;
+            var read = 0;
+            do
+            {
+                var page = await store.ListAlertsAsync(new AlertQuery(Status: status, Limit: 1000, After: after), cancellationToken).ConfigureAwait(false);
+                foreach (var a in page)
+                {
+                    var tactics = new List<string>(a.Attack.Tactics.Count);
+                    foreach (var t in a.Attack.Tactics)
+                    {
+                        tactics.Add(t.Name);
+                    }
+
+                    var entities = new List<string>(3);
+                    foreach (var e in (ReadOnlySpan<string?>)[a.Entities.Host, a.Entities.SourceIp, a.Entities.DestinationIp])
+                    {
+                        if (!string.IsNullOrEmpty(e))
+                        {
+                            entities.Add(e);
+                        }
+                    }
+
+                    result.Add(new AssessedAlert(a.Id, "alert", a.RuleTitle, a.Level, tactics, entities, Math.Max(0, a.Count - 1), status.Name()));
+                    if (a.IncidentId is { } incident)
+                    {
+                        (incidentTactics.TryGetValue(incident, out var it) ? it : incidentTactics[incident] = []).AddRange(tactics);
+                        (incidentEntities.TryGetValue(incident, out var ie) ? ie : incidentEntities[incident] = []).AddRange(entities);
+                    }
+                }
+
+                read += page.Count;
+                after = page.Count == 1000 && read < MaxAlerts ? page[^1].Id : null;
+            }
+            while (after is not null);
+
+            after = null;
+            read = 0;
+            do
+            {
+                var page = await store.ListIncidentsAsync(new IncidentQuery(Status: status, Limit: 1000, After: after), cancellationToken).ConfigureAwait(false);
+                foreach (var i in page)
+                {
+                    var entities = incidentEntities.TryGetValue(i.Id, out var ie) ? ie : [];
+                    if (i.EntityKey.IndexOf(':', StringComparison.Ordinal) is var colon and > 0)
+                    {
+                        entities.Add(i.EntityKey[(colon + 1)..]);
+                    }
+
+                    result.Add(new AssessedAlert(i.Id, "incident", i.Title, i.Level, incidentTactics.TryGetValue(i.Id, out var it) ? it : [], entities,
+                        Math.Max(0, i.AlertCount - 1), status.Name()));
+                }
+
+                read += page.Count;
+                after = page.Count == 1000 && read < MaxAlerts ? page[^1].Id : null;
+            }
+            while (after is not null);
+        }
+
+        return result;
     }
 
     /// <summary>The assessment input of one SBOM version of a project (not necessarily its latest).</summary>
