@@ -21,8 +21,8 @@ internal static class RiskCommands
         var project = new Option<string>("--project") { Description = "Project name shown in the report", DefaultValueFactory = _ => "sbom" };
         var llmUrl = new Option<string?>("--llm-url") { Description = "LLM base URL for the written analysis (template text without it); key from MCPSEC__LLM__APIKEY" };
         var llmModel = new Option<string?>("--llm-model") { Description = "LLM model name" };
-        var llmProvider = new Option<string>("--llm-provider") { Description = "openai (OpenAI-compatible, default), anthropic or ollama", DefaultValueFactory = _ => "openai" };
-        llmProvider.AcceptOnlyFromAmong("openai", "anthropic", "ollama");
+        var llmProvider = new Option<string>("--llm-provider") { Description = "openai (OpenAI-compatible, default), azure-openai (same wire format, api-key header), anthropic or ollama", DefaultValueFactory = _ => "openai" };
+        llmProvider.AcceptOnlyFromAmong("openai", "azure-openai", "anthropic", "ollama");
         var allow = new Option<string[]>("--allow-network") { Description = "CIDR exempt from the SSRF guard, e.g. 127.0.0.0/8 for a local model server", AllowMultipleArgumentsPerToken = true };
         var command = new Command("assess", "Risk assessment of an SBOM: scored, explained and prioritised findings with a remediation plan.") { sbom, context, format, project, llmUrl, llmModel, llmProvider, allow };
         StoreCliOptions.AddTo(command);
@@ -60,6 +60,9 @@ internal static class RiskCommands
                     Endpoint = uri,
                     Model = p.GetValue(llmModel) ?? throw new Core.ValidationException("--llm-model", "--llm-model is required with --llm-url."),
                     ApiKey = options.Llm.ApiKey,
+                    KeyHeader = Risk.Llm.LlmOptions.ParseKeyHeader(options.Llm.KeyHeader, p.GetValue(llmProvider)),
+                    InputCostPerMillionTokens = options.Llm.InputCostPerMillionTokens,
+                    OutputCostPerMillionTokens = options.Llm.OutputCostPerMillionTokens,
                 }.Validate();
             }
 

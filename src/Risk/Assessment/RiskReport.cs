@@ -82,8 +82,8 @@ public sealed record RemediationItem(string Action, string Effort, double Expect
 /// <summary>The impact on one compliance control.</summary>
 public sealed record ComplianceImpactDto(string Framework, string Control, string Impact);
 
-/// <summary>Token counts of LLM calls.</summary>
-public sealed record TokenUsage(long InputTokens, long OutputTokens, int Calls);
+/// <summary>Token counts of LLM calls, and their cost at the configured prices (null when no price is configured).</summary>
+public sealed record TokenUsage(long InputTokens, long OutputTokens, int Calls, double? Cost = null);
 
 /// <summary>Source-generated JSON of the risk module.</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, WriteIndented = false, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]

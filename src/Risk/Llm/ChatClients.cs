@@ -157,11 +157,40 @@ public sealed class OpenAiChatClient : WireChatClient
     {
     }
 
-    private protected override Uri Endpoint() => Under("/v1/chat/completions");
+    /// <summary>
+    /// <c>{base}/v1/chat/completions</c>; an Azure OpenAI deployment URL (<c>.../openai/deployments/NAME</c>, with its
+    /// <c>?api-version=</c>) gets <c>/chat/completions</c> appended before the query. Azure's v1 API is a plain base
+    /// URL ending in <c>/openai/v1</c>.
+    /// </summary>
+    private protected override Uri Endpoint()
+    {
+        var e = Options.Endpoint;
+        if (e.AbsolutePath.Contains("/openai/deployments/", StringComparison.OrdinalIgnoreCase))
+        {
+            var path = e.AbsolutePath.TrimEnd('/');
+            if (!path.EndsWith("/chat/completions", StringComparison.OrdinalIgnoreCase))
+            {
+                path += "/chat/completions";
+            }
+
+            return new UriBuilder(e) { Path = path }.Uri;
+        }
+
+        return Under("/v1/chat/completions");
+    }
 
     private protected override void SetHeaders(System.Net.Http.Headers.HttpRequestHeaders headers)
     {
-        if (!string.IsNullOrEmpty(Options.ApiKey))
+        if (string.IsNullOrEmpty(Options.ApiKey))
+        {
+            return;
+        }
+
+        if (Options.EffectiveKeyHeader == LlmKeyHeader.ApiKey)
+        {
+            headers.Add("api-key", Options.ApiKey);
+        }
+        else
         {
             headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Options.ApiKey);
         }

@@ -16,6 +16,19 @@ public enum LlmProvider
     Ollama,
 }
 
+/// <summary>Which header carries the API key of the OpenAI-compatible client.</summary>
+public enum LlmKeyHeader
+{
+    /// <summary><c>api-key</c> for Azure OpenAI hosts (<c>*.openai.azure.com</c>, <c>*.cognitiveservices.azure.com</c>), <c>Authorization: Bearer</c> otherwise.</summary>
+    Auto,
+
+    /// <summary><c>Authorization: Bearer KEY</c> (OpenAI, vLLM, LM Studio, Ollama).</summary>
+    Bearer,
+
+    /// <summary><c>api-key: KEY</c> (Azure OpenAI key authentication).</summary>
+    ApiKey,
+}
+
 /// <summary>How to reach an LLM and the limits every call is held to.</summary>
 public sealed record LlmOptions
 {
@@ -30,6 +43,25 @@ public sealed record LlmOptions
 
     /// <summary>API key; sent only in the provider's auth header, never logged or stored in reports.</summary>
     public string? ApiKey { get; init; }
+
+    /// <summary>Header of the key for the OpenAI-compatible client.</summary>
+    public LlmKeyHeader KeyHeader { get; init; } = LlmKeyHeader.Auto;
+
+    /// <summary>Price of a million input tokens (any currency, e.g. USD), for the cost counters; null when unknown.</summary>
+    public double? InputCostPerMillionTokens { get; init; }
+
+    /// <summary>Price of a million output tokens, for the cost counters; null when unknown.</summary>
+    public double? OutputCostPerMillionTokens { get; init; }
+
+    /// <summary>The header actually used: <see cref="LlmKeyHeader.Auto"/> resolved by the endpoint's host.</summary>
+    public LlmKeyHeader EffectiveKeyHeader => KeyHeader != LlmKeyHeader.Auto ? KeyHeader
+        : Endpoint.Host.EndsWith(".openai.azure.com", StringComparison.OrdinalIgnoreCase) || Endpoint.Host.EndsWith(".cognitiveservices.azure.com", StringComparison.OrdinalIgnoreCase)
+            ? LlmKeyHeader.ApiKey : LlmKeyHeader.Bearer;
+
+    /// <summary>The cost of a call at the configured prices, or null when no price is configured.</summary>
+    public double? Cost(long inputTokens, long outputTokens) => InputCostPerMillionTokens is null && OutputCostPerMillionTokens is null
+        ? null
+        : Math.Round(((inputTokens * (InputCostPerMillionTokens ?? 0)) + (outputTokens * (OutputCostPerMillionTokens ?? 0))) / 1_000_000d, 6);
 
     /// <summary>Most tokens the model may write (sent as max_tokens / num_predict).</summary>
     public int MaxOutputTokens { get; init; } = 2000;
@@ -69,6 +101,14 @@ public sealed record LlmOptions
         Check(MaxInputTokens, 500, 1_000_000, "llm.maxInputTokens");
         Check(MaxRetries, 0, 10, "llm.maxRetries");
         Check(MaxResponseBytes, 1024, 16 * 1024 * 1024, "llm.maxResponseBytes");
+        foreach (var (price, field) in (ReadOnlySpan<(double?, string)>)[(InputCostPerMillionTokens, "llm.inputCostPerMillionTokens"), (OutputCostPerMillionTokens, "llm.outputCostPerMillionTokens")])
+        {
+            if (price is { } p && (double.IsNaN(p) || p < 0 || p > 100_000))
+            {
+                throw new ValidationException(field, string.Create(CultureInfo.InvariantCulture, $"{field} = {p} is outside 0–100000."));
+            }
+        }
+
         if (Timeout <= TimeSpan.Zero || Timeout > TimeSpan.FromMinutes(10))
         {
             throw new ValidationException("llm.timeout", "The LLM timeout must be between 0 and 10 minutes.");
@@ -77,13 +117,22 @@ public sealed record LlmOptions
         return this;
     }
 
-    /// <summary>Parses a provider name (openai, anthropic, ollama).</summary>
+    /// <summary>Parses a provider name (openai, anthropic, ollama; azure-openai is the OpenAI wire format with the <c>api-key</c> header).</summary>
     public static LlmProvider ParseProvider(string? value) => value?.Trim().ToLowerInvariant() switch
     {
-        null or "" or "openai" or "openai-compatible" => LlmProvider.OpenAi,
+        null or "" or "openai" or "openai-compatible" or "azure" or "azure-openai" => LlmProvider.OpenAi,
         "anthropic" => LlmProvider.Anthropic,
         "ollama" => LlmProvider.Ollama,
-        _ => throw new ValidationException("llm.provider", $"Unknown LLM provider '{value}'. Valid: openai, anthropic, ollama."),
+        _ => throw new ValidationException("llm.provider", $"Unknown LLM provider '{value}'. Valid: openai, azure-openai, anthropic, ollama."),
+    };
+
+    /// <summary>Parses a key header name (auto, bearer, api-key); <c>azure-openai</c> as the provider implies api-key.</summary>
+    public static LlmKeyHeader ParseKeyHeader(string? value, string? provider = null) => value?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "auto" => provider?.Trim().ToLowerInvariant() is "azure" or "azure-openai" ? LlmKeyHeader.ApiKey : LlmKeyHeader.Auto,
+        "bearer" or "authorization" => LlmKeyHeader.Bearer,
+        "api-key" or "apikey" => LlmKeyHeader.ApiKey,
+        _ => throw new ValidationException("llm.keyHeader", $"Unknown key header '{value}'. Valid: auto, bearer, api-key."),
     };
 
     private static void Check(int value, int min, int max, string field)

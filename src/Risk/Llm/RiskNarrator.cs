@@ -38,9 +38,12 @@ public sealed partial class RiskNarrator(IChatClient client, LlmOptions options)
 
     private static readonly Meter Meter = new("McpSecurity");
     private static readonly Counter<long> TokenCounter = Meter.CreateCounter<long>("mcpsec.llm.tokens", "tokens", "LLM tokens used by risk analysis, by direction");
+    private static readonly Counter<double> CostCounter = Meter.CreateCounter<double>("mcpsec.llm.cost", "currency", "Cost of LLM calls at the configured token prices");
     private static readonly Counter<long> CallCounter = Meter.CreateCounter<long>("mcpsec.llm.calls", "calls", "LLM calls by outcome");
 
     private readonly ConcurrentDictionary<string, (NarrativeContent Content, TokenUsage Usage)> _cache = new(StringComparer.Ordinal);
+    private readonly Lock _costGate = new();
+    private double _cost;
     private long _inputTokens;
     private long _outputTokens;
     private long _calls;
@@ -69,6 +72,18 @@ public sealed partial class RiskNarrator(IChatClient client, LlmOptions options)
 
     /// <summary>Total output tokens over all calls.</summary>
     public long OutputTokens => Interlocked.Read(ref _outputTokens);
+
+    /// <summary>Total cost over all calls at the configured prices (0 when none is configured).</summary>
+    public double Cost
+    {
+        get
+        {
+            lock (_costGate)
+            {
+                return _cost;
+            }
+        }
+    }
 
     /// <summary>Calls made to the provider (cache hits excluded).</summary>
     public long Calls => Interlocked.Read(ref _calls);
@@ -106,7 +121,17 @@ public sealed partial class RiskNarrator(IChatClient client, LlmOptions options)
                 Interlocked.Add(ref _outputTokens, outTokens);
                 TokenCounter.Add(inTokens, new KeyValuePair<string, object?>("direction", "input"));
                 TokenCounter.Add(outTokens, new KeyValuePair<string, object?>("direction", "output"));
-                usage = new TokenUsage(inTokens, outTokens, 1);
+                var cost = options.Cost(inTokens, outTokens);
+                if (cost is { } c)
+                {
+                    CostCounter.Add(c, new KeyValuePair<string, object?>("model", options.Model));
+                    lock (_costGate)
+                    {
+                        _cost += c;
+                    }
+                }
+
+                usage = new TokenUsage(inTokens, outTokens, 1, cost);
                 if (response.FinishReason == ChatFinishReason.Length)
                 {
                     throw new LlmException(string.Create(CultureInfo.InvariantCulture, $"The answer was cut off at the output budget of {options.MaxOutputTokens} tokens."));

@@ -29,6 +29,15 @@ public sealed class LlmSettings
     /// <summary>Retries after the first attempt.</summary>
     public int MaxRetries { get; set; } = 2;
 
+    /// <summary>Header of the key for OpenAI-compatible endpoints: auto (api-key for Azure OpenAI hosts), bearer or api-key.</summary>
+    public string? KeyHeader { get; set; }
+
+    /// <summary>Price of a million input tokens, for the cost counters.</summary>
+    public double? InputCostPerMillionTokens { get; set; }
+
+    /// <summary>Price of a million output tokens, for the cost counters.</summary>
+    public double? OutputCostPerMillionTokens { get; set; }
+
     /// <summary>The validated client options, or null when no LLM is configured.</summary>
     public LlmOptions? ToOptions()
     {
@@ -51,6 +60,9 @@ public sealed class LlmSettings
             MaxOutputTokens = MaxOutputTokens,
             Timeout = TimeSpan.FromSeconds(TimeoutSeconds),
             MaxRetries = MaxRetries,
+            KeyHeader = LlmOptions.ParseKeyHeader(KeyHeader, Provider),
+            InputCostPerMillionTokens = InputCostPerMillionTokens,
+            OutputCostPerMillionTokens = OutputCostPerMillionTokens,
         }.Validate();
     }
 }

@@ -116,6 +116,51 @@ public sealed class RiskNarratorTests : IAsyncLifetime
         }
     }
 
+    [Theory]
+    [InlineData("openai/v1", "/openai/v1/chat/completions")]
+    [InlineData("openai/deployments/gpt-4o-risk?api-version=2024-10-21", "/openai/deployments/gpt-4o-risk/chat/completions?api-version=2024-10-21")]
+    public async Task AzureOpenAi_SendsTheKeyInTheApiKeyHeader_ToTheV1OrDeploymentUrl(string endpoint, string expectedPath)
+    {
+        var input = Input();
+        var report = RiskAssessor.Assess(input);
+        _server.Answer(GoodAnswer(), 1000, 200);
+        var options = new LlmOptions
+        {
+            Endpoint = new Uri(_server.BaseAddress, endpoint),
+            Model = "gpt-4o-risk",
+            ApiKey = "azure-key-123",
+            KeyHeader = LlmOptions.ParseKeyHeader(null, "azure-openai"),
+            RetryDelay = TimeSpan.FromMilliseconds(10),
+            InputCostPerMillionTokens = 2.5,
+            OutputCostPerMillionTokens = 10,
+        }.Validate();
+        var narrator = new RiskNarrator(LlmClients.Create(options, _http), options);
+        var result = await narrator.NarrateAsync(report, input, Ct);
+
+        Assert.Equal("llm", result.Narrative.Source);
+        var (path, _, headers) = Assert.Single(_server.Requests);
+        Assert.Equal(expectedPath, path);
+        Assert.Equal("azure-key-123", headers["api-key"]);
+        Assert.False(headers.ContainsKey("Authorization"));
+
+        // Cost at the configured prices: 1000 × 2.5/1M + 200 × 10/1M, in the result and the narrator's counter.
+        Assert.Equal(new TokenUsage(1000, 200, 1, 0.0045), result.Narrative.Usage);
+        Assert.Equal(0.0045, narrator.Cost, 6);
+    }
+
+    [Fact]
+    public void KeyHeader_AutoPicksApiKeyForAzureHostsOnly_AndBadValuesAreRefused()
+    {
+        LlmOptions Of(string url, LlmKeyHeader header = LlmKeyHeader.Auto) => new() { Endpoint = new Uri(url), Model = "m", KeyHeader = header };
+        Assert.Equal(LlmKeyHeader.ApiKey, Of("https://contoso.openai.azure.com/openai/v1").EffectiveKeyHeader);
+        Assert.Equal(LlmKeyHeader.ApiKey, Of("https://contoso.cognitiveservices.azure.com/openai/v1").EffectiveKeyHeader);
+        Assert.Equal(LlmKeyHeader.Bearer, Of("https://api.openai.com").EffectiveKeyHeader);
+        Assert.Equal(LlmKeyHeader.Bearer, Of("https://contoso.openai.azure.com", LlmKeyHeader.Bearer).EffectiveKeyHeader);
+        Assert.Equal("llm.keyHeader", Assert.Throws<Core.ValidationException>(() => LlmOptions.ParseKeyHeader("x-token")).Field);
+        Assert.Equal("llm.inputCostPerMillionTokens", Assert.Throws<Core.ValidationException>(() => (Of("https://api.openai.com") with { InputCostPerMillionTokens = -1 }).Validate()).Field);
+        Assert.Null(Of("https://api.openai.com").Cost(1000, 1000));
+    }
+
     [Fact]
     public async Task InjectedInstructionsInComponentDescriptionsStayFencedAsData()
     {

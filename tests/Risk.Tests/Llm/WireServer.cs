@@ -34,7 +34,7 @@ internal sealed class WireServer : IAsyncDisposable
         {
             using var reader = new StreamReader(ctx.Request.Body, Encoding.UTF8);
             var body = await reader.ReadToEndAsync(ctx.RequestAborted);
-            server.Requests.Enqueue((ctx.Request.Path.Value ?? "", body, ctx.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase)));
+            server.Requests.Enqueue(((ctx.Request.Path.Value ?? "") + ctx.Request.QueryString.Value, body, ctx.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase)));
             if (!server._script.TryDequeue(out var reply))
             {
                 ctx.Response.StatusCode = 500;
