@@ -1,13 +1,13 @@
 using System.Text.Json;
 using McpSecurity.Core.Access;
+using McpSecurity.Core.Alerts;
 using McpSecurity.Core.Messaging;
 using McpSecurity.Core.Risk;
-using McpSecurity.Core.Alerts;
 using McpSecurity.Core.Storage;
-using McpSecurity.Risk.Alerts;
 using McpSecurity.Core.SupplyChain;
 using McpSecurity.Ingestion.Sbom;
 using McpSecurity.Risk.Alerting;
+using McpSecurity.Risk.Alerts;
 using McpSecurity.Risk.Assessment;
 using McpSecurity.Risk.Context;
 using McpSecurity.Risk.Scoring;
