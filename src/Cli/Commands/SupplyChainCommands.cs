@@ -21,7 +21,9 @@ internal static class SupplyChainCommands
             var db = new AdvisoryDatabase(store);
             var err = p.InvocationConfiguration.Error;
             var lastShown = -1;
-            var progress = new Progress<(int Done, int Total)>(x =>
+            // Reported inline (under a lock: files are parsed on every core), so no report arrives after the command has returned.
+            var gate = new Lock();
+            var progress = new InlineProgress<(int Done, int Total)>(gate, x =>
             {
                 var pct = x.Total == 0 ? 100 : x.Done * 100 / x.Total;
                 if (pct / 10 != lastShown)
@@ -320,5 +322,17 @@ internal static class SupplyChainCommands
         }
 
         return System.Text.Encoding.UTF8.GetString(stream.ToArray());
+    }
+}
+
+/// <summary>An <see cref="IProgress{T}"/> that runs its handler on the reporting thread, one report at a time.</summary>
+internal sealed class InlineProgress<T>(Lock gate, Action<T> handler) : IProgress<T>
+{
+    public void Report(T value)
+    {
+        lock (gate)
+        {
+            handler(value);
+        }
     }
 }
