@@ -125,6 +125,11 @@ public sealed class DetectionCliTests
         var incidents = await client.GetStringAsync("/api/v1/incidents", Ct);
         Assert.Contains("fin-ws-07.demo.example", incidents, StringComparison.Ordinal);
 
+        // Replayed as if recorded yesterday, so the dashboard's recent windows show them.
+        var dashboard = JsonDocument.Parse(await client.GetStringAsync("/api/v1/dashboard", Ct)).RootElement.GetRawText();
+        Assert.Contains("T1059.001", dashboard, StringComparison.Ordinal);
+        Assert.Contains("T1552.001", dashboard, StringComparison.Ordinal);
+
         Assert.Equal(["Demo detection rules and events already loaded."], await DemoDetection.LoadAsync(platform.Services, Ct));
         Assert.Equal(4, (await client.GetFromJsonAsync<AlertPageDto>("/api/v1/alerts?limit=100", Ct))!.Alerts.Count);
     }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using McpSecurity.Core.Access;
 using McpSecurity.Core.Storage;
 using McpSecurity.Core.Tenancy;
@@ -85,12 +86,26 @@ public static class DemoDetection
         }
 
         pipeline.Invalidate(tenant.Id);
-        var events = EventStreamReader.Split(Resource(EventsResource));
+        var events = EventStreamReader.Split(Recent(Resource(EventsResource), services.GetService<TimeProvider>() ?? TimeProvider.System));
         var result = await pipeline.ProcessAsync(scope, events, cancellationToken).ConfigureAwait(false);
         lines.Add(string.Create(CultureInfo.InvariantCulture,
             $"Demo detection: {rules.Count} rules uploaded to tenant 'demo', {result.Events} demo events run, {result.AlertsCreated} alerts raised; see /api/v1/alerts and /api/v1/incidents"));
         return lines;
     }
+
+    /// <summary>
+    /// The demo events are written for <see cref="RecordedDay"/>; they are replayed as if recorded yesterday
+    /// (UTC), so their alerts fall inside the dashboard's recent windows. Times within the day, and so every
+    /// correlation window, are unchanged.
+    /// </summary>
+    private static byte[] Recent(byte[] ndjson, TimeProvider time)
+    {
+        var yesterday = time.GetUtcNow().UtcDateTime.Date.AddDays(-1).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        return Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(ndjson).Replace(RecordedDay, yesterday, StringComparison.Ordinal));
+    }
+
+    /// <summary>The day the demo events carry in their time fields (<c>@timestamp</c>, <c>SystemTime</c>, <c>UtcTime</c>).</summary>
+    private const string RecordedDay = "2026-03-02";
 
     private static byte[] Resource(string name)
     {
