@@ -35,3 +35,34 @@ public sealed class AllocationTests(SigmaHqFixture fixture)
         Assert.Equal(0, allocated);
     }
 }
+
+/// <summary>Prepared events evaluate without allocating once warm; alone, like every allocation test.</summary>
+[Collection(nameof(AllocationCollection))]
+public sealed class PreparedEventAllocationTests(SigmaHqFixture fixture)
+{
+    private static IEnumerable<ReadOnlyMemory<byte>> RegressionEvents(SigmaHqFixture fixture) =>
+        fixture.Cases.SelectMany(c => EventStreamReader.Split(File.ReadAllBytes(c.EventsFile)));
+
+    [Fact]
+    public void Evaluating_prepared_events_does_not_allocate()
+    {
+        var prepared = RegressionEvents(fixture).Select(e => fixture.Engine.Prepare(new SecurityEventView(e))!).ToArray();
+        var sink = new CountingMatchSink();
+        foreach (var ev in prepared)
+        {
+            fixture.Engine.Evaluate(ev, sink);
+        }
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var round = 0; round < 3; round++)
+        {
+            foreach (var ev in prepared)
+            {
+                fixture.Engine.Evaluate(ev, sink);
+            }
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.True(sink.Count > 0);
+    }
+}
