@@ -18,7 +18,7 @@ internal static class SupplyChainCommands
         import.SetAction(async (p, ct) =>
         {
             await using var store = await StoreCliOptions.OpenAsync(StoreCliOptions.Resolve(p), ct).ConfigureAwait(false);
-            var db = new AdvisoryDatabase(store);
+            using var db = new AdvisoryDatabase(store) { RebuildIndexAfterImport = false };
             var err = p.InvocationConfiguration.Error;
             var lastShown = -1;
             // Reported inline (under a lock: files are parsed on every core), so no report arrives after the command has returned.

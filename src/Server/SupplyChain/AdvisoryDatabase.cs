@@ -51,6 +51,12 @@ public sealed class AdvisoryDatabase(IStore store) : IDisposable
     /// <summary>The current match index.</summary>
     public AdvisoryIndex Index => Volatile.Read(ref _index);
 
+    /// <summary>
+    /// Whether an import rebuilds the in-memory match index (true in the server). A one-shot command that
+    /// only writes the store (<c>mcpsec db import</c>) turns it off: its index would be thrown away.
+    /// </summary>
+    public bool RebuildIndexAfterImport { get; init; } = true;
+
     /// <summary>Limits for <c>all.zip</c> archives (entry count, sizes, compression ratio).</summary>
     public ZipImportLimits ZipLimits { get; init; } = ZipImportLimits.Default;
 
@@ -389,12 +395,12 @@ public sealed class AdvisoryDatabase(IStore store) : IDisposable
             await store.Advisories.SetStatusAsync(new FeedStatus(EpssSource, epssScores, now, path), cancellationToken).ConfigureAwait(false);
         }
 
-        if (nvdRecords > 0)
+        if (RebuildIndexAfterImport && nvdRecords > 0)
         {
             // NVD data is attached across advisories by CVE alias: rebuild from the store.
             await ReloadAsync(cancellationToken).ConfigureAwait(false);
         }
-        else if (inserted + updated + kevEntries + epssScores > 0)
+        else if (RebuildIndexAfterImport && inserted + updated + kevEntries + epssScores > 0)
         {
             await IncorporateAsync(imported, kevEntries > 0, epssScores > 0, cancellationToken).ConfigureAwait(false);
         }
