@@ -9,6 +9,7 @@ using McpSecurity.Server.Apis;
 using McpSecurity.Server.SupplyChain;
 using McpSecurity.Server.Tests.Support;
 using McpSecurity.Testing;
+using McpSecurity.Testing.Llm;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace McpSecurity.Server.Tests;
@@ -346,5 +347,95 @@ public sealed class RiskLlmCliTests
         var narrative = ok.RootElement.GetProperty("narrative");
         Assert.Equal("llm", narrative.GetProperty("source").GetString());
         Assert.Equal("Risk is driven by outdated golang.org/x/net.", narrative.GetProperty("content").GetProperty("executiveSummary").GetString());
+    }
+}
+
+/// <summary>The API's LLM path, with the key read per tenant from the encrypted secret store.</summary>
+public sealed class RiskLlmApiTests : IAsyncLifetime
+{
+    private const string Key = "sk-test-7f3a9c1e5b2d4086";
+    private WireServer _llm = null!;
+    private PlatformFixture _platform = null!;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync()
+    {
+        _llm = await WireServer.StartAsync();
+        _platform = await PlatformFixture.StartAsync(o =>
+        {
+            o.Llm.Url = _llm.BaseAddress.ToString();
+            o.Llm.Model = "gpt-test";
+            o.Llm.ApiKeySecret = "llm-key";
+            o.Llm.MaxRetries = 0;
+            o.Outbound.AllowedNetworks.Add("127.0.0.0/8");
+        });
+        var db = _platform.Services.GetRequiredService<AdvisoryDatabase>();
+        Assert.Empty((await db.ImportAsync(TestData.Path("vuln", "osv", "go"), null, Ct)).Errors);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _platform.DisposeAsync();
+        await _llm.DisposeAsync();
+    }
+
+    private static async Task<JsonElement> AssessAsync(HttpClient client)
+    {
+        var upload = await client.PostAsync("/api/v1/projects/bridge/sboms?version=1", new ByteArrayContent(await File.ReadAllBytesAsync(
+            Directory.GetFiles(TestData.Path("sbom", "cyclonedx", "real", "SBOM", "proton-bridge"), "*.json").Order(StringComparer.Ordinal).First(), Ct)), Ct);
+        Assert.Equal(HttpStatusCode.Accepted, upload.StatusCode);
+        Assert.Equal("succeeded", (await PollAsync(client, (await upload.Content.ReadFromJsonAsync<SbomUploadDto>(Ct))!.Job.Id)).State);
+        var request = await client.PostAsJsonAsync("/api/v1/assessments", new { llm = true }, Ct);
+        Assert.Equal(HttpStatusCode.Accepted, request.StatusCode);
+        var accepted = (await request.Content.ReadFromJsonAsync<AssessmentCreatedDto>(Ct))!;
+        Assert.Equal("succeeded", (await PollAsync(client, accepted.Job.Id)).State);
+        var assessment = (await client.GetFromJsonAsync<AssessmentDto>($"/api/v1/assessments/{accepted.Assessment.Id}", Ct))!;
+        Assert.Equal("completed", assessment.State);
+        return assessment.Report!.Value;
+    }
+
+    private static async Task<JobDto> PollAsync(HttpClient client, string id)
+    {
+        for (var i = 0; i < 600; i++)
+        {
+            var job = (await client.GetFromJsonAsync<JobDto>($"/api/v1/jobs/{id}", Ct))!;
+            if (job.State is "succeeded" or "failed" or "cancelled")
+            {
+                return job;
+            }
+
+            await Task.Delay(50, Ct);
+        }
+
+        throw new TimeoutException("job did not finish");
+    }
+
+    [Fact]
+    public async Task TheKeyComesFromTheTenantsSecretStore_AndATenantWithoutItGetsTheFlaggedTemplate()
+    {
+        // A tenant that set the secret: the LLM is called with that key, and the analysis is the LLM's.
+        var (_, withKey) = await _platform.CreateTenantAsync();
+        using var client = _platform.Client(withKey);
+        Assert.Equal(HttpStatusCode.NoContent, (await client.PutAsJsonAsync("/api/v1/secrets/llm-key", new { value = Key }, Ct)).StatusCode);
+        _llm.Answer("""{"executiveSummary":"Outdated Go modules carry most of the risk.","topRisks":[],"attackVectors":[],"remediation":{"immediate":[],"shortTerm":[],"longTerm":[]},"complianceImpact":[]}""");
+        var report = await AssessAsync(client);
+        var narrative = report.GetProperty("narrative");
+        Assert.Equal("llm", narrative.GetProperty("source").GetString());
+        Assert.Equal("Outdated Go modules carry most of the risk.", narrative.GetProperty("content").GetProperty("executiveSummary").GetString());
+        Assert.True(_llm.Requests.TryDequeue(out var call));
+        Assert.Equal("/v1/chat/completions", call.Path);
+        Assert.Equal("Bearer " + Key, call.Headers["Authorization"]);
+        Assert.DoesNotContain(Key, report.GetRawText(), StringComparison.Ordinal);
+        Assert.DoesNotContain(Key, await client.GetStringAsync("/api/v1/audit?limit=1000", Ct), StringComparison.Ordinal);
+
+        // Another tenant has no such secret: no call is made, the assessment completes with the template analysis, flagged.
+        var (_, withoutKey) = await _platform.CreateTenantAsync();
+        using var other = _platform.Client(withoutKey);
+        var fallback = (await AssessAsync(other)).GetProperty("narrative");
+        Assert.Equal("template", fallback.GetProperty("source").GetString());
+        Assert.True(fallback.GetProperty("fallback").GetBoolean());
+        Assert.Contains("'llm-key' is not set", fallback.GetProperty("fallbackReason").GetString(), StringComparison.Ordinal);
+        Assert.Empty(_llm.Requests);
     }
 }

@@ -40,7 +40,7 @@ public sealed class RiskAssessJobHandler(RiskService risk, RiskNarrationService 
             if (request.UseLlm)
             {
                 await context.ReportAsync(70, "writing the analysis", cancellationToken).ConfigureAwait(false);
-                report = await narration.NarrateAsync(report, input, cancellationToken).ConfigureAwait(false);
+                report = await narration.NarrateAsync(report, input, tenant, cancellationToken).ConfigureAwait(false);
             }
 
             var json = JsonSerializer.Serialize(report, RiskJsonContext.Default.RiskReport);

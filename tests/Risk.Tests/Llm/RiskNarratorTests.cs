@@ -4,6 +4,7 @@ using McpSecurity.Core.Risk;
 using McpSecurity.Risk.Assessment;
 using McpSecurity.Risk.Context;
 using McpSecurity.Risk.Llm;
+using McpSecurity.Testing.Llm;
 
 namespace McpSecurity.Risk.Tests.Llm;
 

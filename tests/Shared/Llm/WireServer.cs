@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-namespace McpSecurity.Risk.Tests.Llm;
+namespace McpSecurity.Testing.Llm;
 
 /// <summary>
 /// A real HTTP server on 127.0.0.1 that answers /v1/chat/completions (OpenAI), /v1/messages (Anthropic)
