@@ -50,27 +50,11 @@ public sealed class ReportFeedTests : IAsyncLifetime
 
     public async ValueTask DisposeAsync() => await _platform.DisposeAsync();
 
-    private static async Task<JobDto> WaitAsync(HttpClient client, string id)
-    {
-        for (var i = 0; i < 1200; i++)
-        {
-            var job = (await client.GetFromJsonAsync<JobDto>($"/api/v1/jobs/{id}", Ct))!;
-            if (job.State is "succeeded" or "failed" or "cancelled")
-            {
-                return job;
-            }
-
-            await Task.Delay(50, Ct);
-        }
-
-        throw new TimeoutException("job did not finish");
-    }
-
     private static async Task<JsonElement> ReportAsync(HttpClient client, object body)
     {
         var response = await client.PostAsJsonAsync("/api/v1/reports", body, Ct);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var job = await WaitAsync(client, (await response.Content.ReadFromJsonAsync<JobDto>(Ct))!.Id);
+        var job = await JobPolling.FinishedAsync(client, (await response.Content.ReadFromJsonAsync<JobDto>(Ct))!.Id);
         Assert.True(job.State == "succeeded", job.Error);
         var id = JsonDocument.Parse(job.Result!).RootElement.GetProperty("report").GetString()!;
         return JsonDocument.Parse(await client.GetStringAsync($"/api/v1/reports/{id}/content", Ct)).RootElement;
@@ -89,7 +73,7 @@ public sealed class ReportFeedTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Created, (await client.PostAsJsonAsync("/api/v1/assets", new { name = "bridge-edge", tier = 0, environment = "production", internetFacing = true, projects = new[] { "bridge" } }, Ct)).StatusCode);
         var sbom = Directory.GetFiles(TestData.Path("sbom", "cyclonedx", "real", "SBOM", "proton-bridge"), "*.json").Order(StringComparer.Ordinal).First();
         var upload = await client.PostAsync("/api/v1/projects/bridge/sboms?version=1.6.3", new ByteArrayContent(await File.ReadAllBytesAsync(sbom, Ct)), Ct);
-        Assert.Equal("succeeded", (await WaitAsync(client, (await upload.Content.ReadFromJsonAsync<SbomUploadDto>(Ct))!.Job.Id)).State);
+        Assert.Equal("succeeded", (await JobPolling.FinishedAsync(client, (await upload.Content.ReadFromJsonAsync<SbomUploadDto>(Ct))!.Job.Id)).State);
         var snapshot = await client.PostAsync("/api/v1/risk/snapshots", null, Ct);
         Assert.True(snapshot.IsSuccessStatusCode, await snapshot.Content.ReadAsStringAsync(Ct));
 

@@ -30,27 +30,11 @@ public sealed class ReportsTests : IAsyncLifetime
 
     public async ValueTask DisposeAsync() => await _platform.DisposeAsync();
 
-    private static async Task<JobDto> WaitAsync(HttpClient client, string id)
-    {
-        for (var i = 0; i < 1200; i++)
-        {
-            var job = (await client.GetFromJsonAsync<JobDto>($"/api/v1/jobs/{id}", Ct))!;
-            if (job.State is "succeeded" or "failed" or "cancelled")
-            {
-                return job;
-            }
-
-            await Task.Delay(50, Ct);
-        }
-
-        throw new TimeoutException("job did not finish");
-    }
-
     private static async Task<string> GenerateAsync(HttpClient client, object body)
     {
         var response = await client.PostAsJsonAsync("/api/v1/reports", body, Ct);
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        var job = await WaitAsync(client, (await response.Content.ReadFromJsonAsync<JobDto>(Ct))!.Id);
+        var job = await JobPolling.FinishedAsync(client, (await response.Content.ReadFromJsonAsync<JobDto>(Ct))!.Id);
         Assert.True(job.State == "succeeded", job.Error);
         Assert.Equal(100, job.Progress);
         return JsonDocument.Parse(job.Result!).RootElement.GetProperty("report").GetString()!;
@@ -63,7 +47,7 @@ public sealed class ReportsTests : IAsyncLifetime
         using var client = _platform.Client(key);
         var sbom = Directory.GetFiles(TestData.Path("sbom", "cyclonedx", "real", "SBOM", "proton-bridge"), "*.json").Order(StringComparer.Ordinal).First();
         var upload = await client.PostAsync("/api/v1/projects/bridge/sboms?version=1.6.3", new ByteArrayContent(await File.ReadAllBytesAsync(sbom, Ct)), Ct);
-        Assert.Equal("succeeded", (await WaitAsync(client, (await upload.Content.ReadFromJsonAsync<SbomUploadDto>(Ct))!.Job.Id)).State);
+        Assert.Equal("succeeded", (await JobPolling.FinishedAsync(client, (await upload.Content.ReadFromJsonAsync<SbomUploadDto>(Ct))!.Job.Id)).State);
         var findings = (await client.GetFromJsonAsync<FindingPageDto>("/api/v1/findings?project=bridge&limit=1000", Ct))!.Findings;
         Assert.NotEmpty(findings);
 
@@ -173,7 +157,7 @@ public sealed class ReportsTests : IAsyncLifetime
         var after = (await client.GetFromJsonAsync<ReportScheduleDto>($"/api/v1/reports/schedules/{schedule.Id}", Ct))!;
         Assert.NotNull(after.LastJobId);
         Assert.True(after.NextRunAt > DateTimeOffset.UtcNow);
-        Assert.Equal("succeeded", (await WaitAsync(client, after.LastJobId!)).State);
+        Assert.Equal("succeeded", (await JobPolling.FinishedAsync(client, after.LastJobId!)).State);
         var report = Assert.Single((await client.GetFromJsonAsync<List<ReportDto>>("/api/v1/reports", Ct))!);
         Assert.Equal(schedule.Id, report.ScheduleId);
         Assert.Equal("executive", report.Kind);

@@ -55,22 +55,6 @@ public sealed class ResponseTriggerTests : IAsyncLifetime
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync(Ct));
     }
 
-    private static async Task<JobDto> WaitJobAsync(HttpClient client, string id)
-    {
-        for (var i = 0; i < 1200; i++)
-        {
-            var job = (await client.GetFromJsonAsync<JobDto>($"/api/v1/jobs/{id}", Ct))!;
-            if (job.State is "succeeded" or "failed" or "cancelled")
-            {
-                return job;
-            }
-
-            await Task.Delay(50, Ct);
-        }
-
-        throw new TimeoutException("job did not finish");
-    }
-
     /// <summary>Polls the playbook's runs until <paramref name="done"/> holds (runs start behind the bus and the job runner).</summary>
     private static async Task<List<RunDto>> WaitRunsAsync(HttpClient client, string playbook, Func<List<RunDto>, bool> done)
     {
@@ -142,7 +126,7 @@ public sealed class ResponseTriggerTests : IAsyncLifetime
         var upload = await client.PostAsync("/api/v1/projects/bridge/sboms?version=1.6.3", new ByteArrayContent(await File.ReadAllBytesAsync(GoSbom(), Ct)), Ct);
         Assert.Equal(HttpStatusCode.Accepted, upload.StatusCode);
         var body = (await upload.Content.ReadFromJsonAsync<SbomUploadDto>(Ct))!;
-        Assert.Equal("succeeded", (await WaitJobAsync(client, body.Job.Id)).State);
+        Assert.Equal("succeeded", (await JobPolling.FinishedAsync(client, body.Job.Id)).State);
         var findings = await FindingsAsync(client, "bridge");
         Assert.NotEmpty(findings);
 
@@ -172,7 +156,7 @@ public sealed class ResponseTriggerTests : IAsyncLifetime
         // The same SBOM as the next version: nothing is new to the project, so no finding runs; the version summary still runs.
         var again = await client.PostAsync("/api/v1/projects/bridge/sboms?version=1.6.4", new ByteArrayContent(await File.ReadAllBytesAsync(GoSbom(), Ct)), Ct);
         var againBody = (await again.Content.ReadFromJsonAsync<SbomUploadDto>(Ct))!;
-        Assert.Equal("succeeded", (await WaitJobAsync(client, againBody.Job.Id)).State);
+        Assert.Equal("succeeded", (await JobPolling.FinishedAsync(client, againBody.Job.Id)).State);
         summaries = await WaitRunsAsync(client, "sbom-summary", l => l.Count == 2 && l.All(r => r.State == "succeeded"));
         Assert.Equal(2, summaries.Count);
         Assert.Equal("0", summaries.Single(r => r.Id != summary.Id).Outputs!.Value.GetProperty("new").GetString());

@@ -32,27 +32,11 @@ public sealed class RiskTests : IAsyncLifetime
 
     private static string GoSbom() => Directory.GetFiles(TestData.Path("sbom", "cyclonedx", "real", "SBOM", "proton-bridge"), "*.json").Order(StringComparer.Ordinal).First();
 
-    private static async Task<JobDto> WaitAsync(HttpClient client, string id)
-    {
-        for (var i = 0; i < 600; i++)
-        {
-            var job = (await client.GetFromJsonAsync<JobDto>($"/api/v1/jobs/{id}", Ct))!;
-            if (job.State is "succeeded" or "failed" or "cancelled")
-            {
-                return job;
-            }
-
-            await Task.Delay(50, Ct);
-        }
-
-        throw new TimeoutException("job did not finish");
-    }
-
     private static async Task UploadAsync(HttpClient client, string project)
     {
         var upload = await client.PostAsync($"/api/v1/projects/{project}/sboms?version=1", new ByteArrayContent(await File.ReadAllBytesAsync(GoSbom(), Ct)), Ct);
         Assert.Equal(HttpStatusCode.Accepted, upload.StatusCode);
-        Assert.Equal("succeeded", (await WaitAsync(client, (await upload.Content.ReadFromJsonAsync<SbomUploadDto>(Ct))!.Job.Id)).State);
+        Assert.Equal("succeeded", (await JobPolling.FinishedAsync(client, (await upload.Content.ReadFromJsonAsync<SbomUploadDto>(Ct))!.Job.Id)).State);
     }
 
     [Fact]
@@ -85,7 +69,7 @@ public sealed class RiskTests : IAsyncLifetime
         }, Ct);
         Assert.Equal(HttpStatusCode.Accepted, request.StatusCode);
         var accepted = (await request.Content.ReadFromJsonAsync<AssessmentCreatedDto>(Ct))!;
-        Assert.Equal("succeeded", (await WaitAsync(client, accepted.Job.Id)).State);
+        Assert.Equal("succeeded", (await JobPolling.FinishedAsync(client, accepted.Job.Id)).State);
         var assessment = (await client.GetFromJsonAsync<AssessmentDto>($"/api/v1/assessments/{accepted.Assessment.Id}", Ct))!;
         Assert.Equal("completed", assessment.State);
         var report = assessment.Report!.Value;
@@ -385,30 +369,14 @@ public sealed class RiskLlmApiTests : IAsyncLifetime
         var upload = await client.PostAsync("/api/v1/projects/bridge/sboms?version=1", new ByteArrayContent(await File.ReadAllBytesAsync(
             Directory.GetFiles(TestData.Path("sbom", "cyclonedx", "real", "SBOM", "proton-bridge"), "*.json").Order(StringComparer.Ordinal).First(), Ct)), Ct);
         Assert.Equal(HttpStatusCode.Accepted, upload.StatusCode);
-        Assert.Equal("succeeded", (await PollAsync(client, (await upload.Content.ReadFromJsonAsync<SbomUploadDto>(Ct))!.Job.Id)).State);
+        Assert.Equal("succeeded", (await JobPolling.FinishedAsync(client, (await upload.Content.ReadFromJsonAsync<SbomUploadDto>(Ct))!.Job.Id)).State);
         var request = await client.PostAsJsonAsync("/api/v1/assessments", new { llm = true }, Ct);
         Assert.Equal(HttpStatusCode.Accepted, request.StatusCode);
         var accepted = (await request.Content.ReadFromJsonAsync<AssessmentCreatedDto>(Ct))!;
-        Assert.Equal("succeeded", (await PollAsync(client, accepted.Job.Id)).State);
+        Assert.Equal("succeeded", (await JobPolling.FinishedAsync(client, accepted.Job.Id)).State);
         var assessment = (await client.GetFromJsonAsync<AssessmentDto>($"/api/v1/assessments/{accepted.Assessment.Id}", Ct))!;
         Assert.Equal("completed", assessment.State);
         return assessment.Report!.Value;
-    }
-
-    private static async Task<JobDto> PollAsync(HttpClient client, string id)
-    {
-        for (var i = 0; i < 600; i++)
-        {
-            var job = (await client.GetFromJsonAsync<JobDto>($"/api/v1/jobs/{id}", Ct))!;
-            if (job.State is "succeeded" or "failed" or "cancelled")
-            {
-                return job;
-            }
-
-            await Task.Delay(50, Ct);
-        }
-
-        throw new TimeoutException("job did not finish");
     }
 
     [Fact]

@@ -30,22 +30,6 @@ public sealed class SupplyChainTests : IAsyncLifetime
 
     private static string GoSbom() => Directory.GetFiles(TestData.Path("sbom", "cyclonedx", "real", "SBOM", "proton-bridge"), "*.json").Order(StringComparer.Ordinal).First();
 
-    private static async Task<JobDto> WaitAsync(HttpClient client, string id)
-    {
-        for (var i = 0; i < 600; i++)
-        {
-            var job = (await client.GetFromJsonAsync<JobDto>($"/api/v1/jobs/{id}", Ct))!;
-            if (job.State is "succeeded" or "failed" or "cancelled")
-            {
-                return job;
-            }
-
-            await Task.Delay(50, Ct);
-        }
-
-        throw new TimeoutException("job did not finish");
-    }
-
     [Fact]
     public async Task UploadedSbom_IsAnalysedIntoExplainedFindings()
     {
@@ -55,7 +39,7 @@ public sealed class SupplyChainTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Accepted, upload.StatusCode);
         var body = (await upload.Content.ReadFromJsonAsync<SbomUploadDto>(Ct))!;
         Assert.True(body.Sbom.ComponentCount > 0);
-        var job = await WaitAsync(client, body.Job.Id);
+        var job = await JobPolling.FinishedAsync(client, body.Job.Id);
         Assert.Equal("succeeded", job.State);
 
         var page = (await client.GetFromJsonAsync<FindingPageDto>("/api/v1/findings?project=bridge&limit=1000", Ct))!;
@@ -314,7 +298,7 @@ public sealed class SupplyChainTests : IAsyncLifetime
         using var client = _platform.Client(key);
         var upload = await client.PostAsync("/api/v1/projects/bridge/sboms?version=1", new ByteArrayContent(await File.ReadAllBytesAsync(GoSbom(), Ct)), Ct);
         var body = (await upload.Content.ReadFromJsonAsync<SbomUploadDto>(Ct))!;
-        Assert.Equal("succeeded", (await WaitAsync(client, body.Job.Id)).State);
+        Assert.Equal("succeeded", (await JobPolling.FinishedAsync(client, body.Job.Id)).State);
         var findings = (await client.GetFromJsonAsync<FindingPageDto>("/api/v1/findings?project=bridge&limit=1000", Ct))!.Findings;
         var target = findings.First(f => f.Aliases.Count > 0);
         var others = findings.Count(f => f.VulnerabilityId == target.VulnerabilityId);
@@ -364,7 +348,7 @@ public sealed class SupplyChainTests : IAsyncLifetime
         using var client = _platform.Client(key);
         var upload = await client.PostAsync("/api/v1/projects/cli-vex/sboms?version=1", new ByteArrayContent(await File.ReadAllBytesAsync(GoSbom(), Ct)), Ct);
         var body = (await upload.Content.ReadFromJsonAsync<SbomUploadDto>(Ct))!;
-        Assert.Equal("succeeded", (await WaitAsync(client, body.Job.Id)).State);
+        Assert.Equal("succeeded", (await JobPolling.FinishedAsync(client, body.Job.Id)).State);
         var findings = (await client.GetFromJsonAsync<FindingPageDto>("/api/v1/findings?project=cli-vex&limit=1000", Ct))!.Findings;
         var target = findings.First(f => f.Aliases.Count > 0 && f.State == "open");
 

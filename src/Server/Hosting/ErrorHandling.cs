@@ -16,11 +16,27 @@ namespace McpSecurity.Server.Hosting;
 /// </summary>
 internal static partial class ErrorHandling
 {
+    /// <summary>Status recorded for a request its client abandoned (the nginx convention; never sent).</summary>
+    public const int StatusCodeClientClosedRequest = 499;
+
     public static IApplicationBuilder UsePlatformErrors(this IApplicationBuilder app) => app.Use(async (context, next) =>
     {
         try
         {
             await next(context).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away: nobody reads an answer, and it is not a server error.
+            var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("McpSecurity.Server.Errors");
+            if (logger.IsEnabled(LogLevel.Debug))
+            {
+                LogAborted(logger, context.Request.Method, context.Request.Path.Value ?? "/");
+            }
+            if (!context.Response.HasStarted)
+            {
+                context.Response.StatusCode = StatusCodeClientClosedRequest;
+            }
         }
         catch (Exception ex) when (!context.Response.HasStarted)
         {
@@ -78,6 +94,9 @@ internal static partial class ErrorHandling
 
         return $"The request body is not valid at JSON path {path}{where}: {reason}";
     }
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Debug, Message = "Request {Method} {Path} abandoned by the client")]
+    private static partial void LogAborted(ILogger logger, string method, string path);
 
     [LoggerMessage(EventId = 1000, Level = LogLevel.Error, Message = "Unhandled error for {Method} {Path}")]
     private static partial void LogUnhandled(ILogger logger, Exception exception, string method, string path);
