@@ -216,39 +216,20 @@ internal sealed class SqlAlertStore(SqlStore store, string tenant) : IAlertStore
         return await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as byte[];
     }
 
-    public Task<Alert> SetAlertStatusAsync(string id, AlertStatus status, string? reason, Actor actor, CancellationToken cancellationToken) =>
-        WriteAsync(async (c, tx) =>
-        {
-            reason = OptionalText(reason, "reason", 1000);
-            var before = await ReadAlertAsync(c, tx, id, cancellationToken).ConfigureAwait(false) ?? throw new NotFoundException($"Alert '{id}' was not found in this tenant.");
-            var now = Ms(Now);
-            await using (var update = Create(c, tx,
-                "UPDATE alerts SET status = @s, status_reason = @r, closed_at = @closed, updated_at = @now WHERE tenant_id = @tenant AND id = @id",
-                ("@s", (int)status), ("@r", reason), ("@closed", status == AlertStatus.Closed ? now : null), ("@now", now), ("@tenant", tenant), ("@id", id)))
-            {
-                await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
+    public Task<Alert> SetAlertStatusAsync(string id, AlertStatus status, string? reason, Actor actor, CancellationToken cancellationToken)
+    {
+        reason = OptionalText(reason, "reason", 1000);
+        return UpdateOneAsync("alerts", "alert", id, (c, tx) => ReadAlertAsync(c, tx, id, cancellationToken), "status = @s, status_reason = @r, closed_at = @closed",
+            now => [("@s", (int)status), ("@r", reason), ("@closed", status == AlertStatus.Closed ? now : null)],
+            "status", before => $"'{before.RuleTitle}': {before.Status.Name()} -> {status.Name()}{ReasonSuffix(reason)}", actor, cancellationToken);
+    }
 
-            await store.AppendAuditAsync(c, tx, tenant, actor, new AuditRecord("alert.status", $"alert:{id}",
-                $"'{before.RuleTitle}': {before.Status.Name()} -> {status.Name()}{(reason is null ? string.Empty : " (" + reason + ")")}"), cancellationToken).ConfigureAwait(false);
-            return (await ReadAlertAsync(c, tx, id, cancellationToken).ConfigureAwait(false))!;
-        }, cancellationToken);
-
-    public Task<Alert> AssignAlertAsync(string id, string? assignee, Actor actor, CancellationToken cancellationToken) =>
-        WriteAsync(async (c, tx) =>
-        {
-            assignee = OptionalText(assignee, "assignee", MaxAssigneeLength);
-            var before = await ReadAlertAsync(c, tx, id, cancellationToken).ConfigureAwait(false) ?? throw new NotFoundException($"Alert '{id}' was not found in this tenant.");
-            await using (var update = Create(c, tx, "UPDATE alerts SET assignee = @a, updated_at = @now WHERE tenant_id = @tenant AND id = @id",
-                ("@a", assignee), ("@now", Ms(Now)), ("@tenant", tenant), ("@id", id)))
-            {
-                await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            await store.AppendAuditAsync(c, tx, tenant, actor, new AuditRecord("alert.assign", $"alert:{id}",
-                $"'{before.RuleTitle}': assignee {before.Assignee ?? "(none)"} -> {assignee ?? "(none)"}"), cancellationToken).ConfigureAwait(false);
-            return (await ReadAlertAsync(c, tx, id, cancellationToken).ConfigureAwait(false))!;
-        }, cancellationToken);
+    public Task<Alert> AssignAlertAsync(string id, string? assignee, Actor actor, CancellationToken cancellationToken)
+    {
+        assignee = OptionalText(assignee, "assignee", MaxAssigneeLength);
+        return UpdateOneAsync("alerts", "alert", id, (c, tx) => ReadAlertAsync(c, tx, id, cancellationToken), "assignee = @a", _ => [("@a", assignee)],
+            "assign", before => $"'{before.RuleTitle}': assignee {before.Assignee ?? "(none)"} -> {assignee ?? "(none)"}", actor, cancellationToken);
+    }
 
     public async Task<IReadOnlyList<Incident>> ListIncidentsAsync(IncidentQuery query, CancellationToken cancellationToken)
     {
@@ -284,37 +265,20 @@ internal sealed class SqlAlertStore(SqlStore store, string tenant) : IAlertStore
         return await ReadIncidentAsync(c, null, id, cancellationToken).ConfigureAwait(false);
     }
 
-    public Task<Incident> SetIncidentStatusAsync(string id, AlertStatus status, string? reason, Actor actor, CancellationToken cancellationToken) =>
-        WriteAsync(async (c, tx) =>
-        {
-            reason = OptionalText(reason, "reason", 1000);
-            var before = await ReadIncidentAsync(c, tx, id, cancellationToken).ConfigureAwait(false) ?? throw new NotFoundException($"Incident '{id}' was not found in this tenant.");
-            await using (var update = Create(c, tx, "UPDATE incidents SET status = @s, status_reason = @r, updated_at = @now WHERE tenant_id = @tenant AND id = @id",
-                ("@s", (int)status), ("@r", reason), ("@now", Ms(Now)), ("@tenant", tenant), ("@id", id)))
-            {
-                await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
+    public Task<Incident> SetIncidentStatusAsync(string id, AlertStatus status, string? reason, Actor actor, CancellationToken cancellationToken)
+    {
+        reason = OptionalText(reason, "reason", 1000);
+        return UpdateOneAsync("incidents", "incident", id, (c, tx) => ReadIncidentAsync(c, tx, id, cancellationToken), "status = @s, status_reason = @r",
+            _ => [("@s", (int)status), ("@r", reason)],
+            "status", before => $"'{before.Title}': {before.Status.Name()} -> {status.Name()}{ReasonSuffix(reason)}", actor, cancellationToken);
+    }
 
-            await store.AppendAuditAsync(c, tx, tenant, actor, new AuditRecord("incident.status", $"incident:{id}",
-                $"'{before.Title}': {before.Status.Name()} -> {status.Name()}{(reason is null ? string.Empty : " (" + reason + ")")}"), cancellationToken).ConfigureAwait(false);
-            return (await ReadIncidentAsync(c, tx, id, cancellationToken).ConfigureAwait(false))!;
-        }, cancellationToken);
-
-    public Task<Incident> AssignIncidentAsync(string id, string? assignee, Actor actor, CancellationToken cancellationToken) =>
-        WriteAsync(async (c, tx) =>
-        {
-            assignee = OptionalText(assignee, "assignee", MaxAssigneeLength);
-            var before = await ReadIncidentAsync(c, tx, id, cancellationToken).ConfigureAwait(false) ?? throw new NotFoundException($"Incident '{id}' was not found in this tenant.");
-            await using (var update = Create(c, tx, "UPDATE incidents SET assignee = @a, updated_at = @now WHERE tenant_id = @tenant AND id = @id",
-                ("@a", assignee), ("@now", Ms(Now)), ("@tenant", tenant), ("@id", id)))
-            {
-                await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            await store.AppendAuditAsync(c, tx, tenant, actor, new AuditRecord("incident.assign", $"incident:{id}",
-                $"'{before.Title}': assignee {before.Assignee ?? "(none)"} -> {assignee ?? "(none)"}"), cancellationToken).ConfigureAwait(false);
-            return (await ReadIncidentAsync(c, tx, id, cancellationToken).ConfigureAwait(false))!;
-        }, cancellationToken);
+    public Task<Incident> AssignIncidentAsync(string id, string? assignee, Actor actor, CancellationToken cancellationToken)
+    {
+        assignee = OptionalText(assignee, "assignee", MaxAssigneeLength);
+        return UpdateOneAsync("incidents", "incident", id, (c, tx) => ReadIncidentAsync(c, tx, id, cancellationToken), "assignee = @a", _ => [("@a", assignee)],
+            "assign", before => $"'{before.Title}': assignee {before.Assignee ?? "(none)"} -> {assignee ?? "(none)"}", actor, cancellationToken);
+    }
 
     public async Task<IReadOnlyList<TenantRule>> ListRulesAsync(CancellationToken cancellationToken)
     {
@@ -549,6 +513,30 @@ internal sealed class SqlAlertStore(SqlStore store, string tenant) : IAlertStore
             ("@tenant", tenant), ("@rule", ruleId));
         return await SqlStore.ReadSingleAsync(cmd, ReadRule, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Changes one alert or incident of the tenant (<paramref name="assignments"/> plus updated_at), audits the change
+    /// as "<paramref name="noun"/>.<paramref name="auditAction"/>" described from the row before it, and returns the row after.
+    /// </summary>
+    private Task<T> UpdateOneAsync<T>(string table, string noun, string id, Func<DbConnection, DbTransaction, Task<T?>> read, string assignments,
+        Func<long, (string, object?)[]> values, string auditAction, Func<T, string> describe, Actor actor, CancellationToken cancellationToken)
+        where T : class =>
+        WriteAsync(async (c, tx) =>
+        {
+            var before = await read(c, tx).ConfigureAwait(false)
+                ?? throw new NotFoundException($"{char.ToUpperInvariant(noun[0])}{noun[1..]} '{id}' was not found in this tenant.");
+            var now = Ms(Now);
+            await using (var update = Create(c, tx, $"UPDATE {table} SET {assignments}, updated_at = @now WHERE tenant_id = @tenant AND id = @id",
+                [.. values(now), ("@now", now), ("@tenant", tenant), ("@id", id)]))
+            {
+                await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            await store.AppendAuditAsync(c, tx, tenant, actor, new AuditRecord($"{noun}.{auditAction}", $"{noun}:{id}", describe(before)), cancellationToken).ConfigureAwait(false);
+            return (await read(c, tx).ConfigureAwait(false))!;
+        }, cancellationToken);
+
+    private static string ReasonSuffix(string? reason) => reason is null ? string.Empty : " (" + reason + ")";
 
     private async Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken)
     {
