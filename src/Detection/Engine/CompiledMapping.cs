@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using McpSecurity.Detection.Mapping;
 
 namespace McpSecurity.Detection.Engine;
@@ -72,6 +73,7 @@ internal sealed class CompiledFormat
         }
 
         _exactLookup = _exact.GetAlternateLookup<ReadOnlySpan<char>>();
+        _resolvedLookup = _resolved.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
     public string Name { get; }
@@ -82,11 +84,36 @@ internal sealed class CompiledFormat
 
     public FlattenRule[] Flatten { get; }
 
-    /// <summary>Writes the slots a leaf path feeds into <paramref name="slots"/>; returns how many.</summary>
+    /// <summary>Leaf paths whose resolution is remembered (event shapes repeat; arbitrary keys stop being cached here).</summary>
+    internal const int MaxCachedPaths = 4096;
+
+    private readonly ConcurrentDictionary<string, int[]> _resolved = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> _resolvedLookup;
+
+    /// <summary>
+    /// Writes the slots a leaf path feeds into <paramref name="slots"/> (at most its length); returns how many.
+    /// The answer for a path is computed once and then read from a bounded cache.
+    /// </summary>
     public int Resolve(ReadOnlySpan<char> path, FieldRegistry registry, Span<int> slots)
     {
+        if (_resolvedLookup.TryGetValue(path, out var cached))
+        {
+            cached.CopyTo(slots);
+            return cached.Length;
+        }
+
+        var count = ResolveUncached(path, registry, slots);
+        if (_resolved.Count < MaxCachedPaths)
+        {
+            _resolvedLookup.TryAdd(path, slots[..count].ToArray());
+        }
+
+        return count;
+    }
+
+    private int ResolveUncached(ReadOnlySpan<char> path, FieldRegistry registry, Span<int> slots)
+    {
         var count = 0;
-        Span<char> buffer = stackalloc char[256];
         if (_exactLookup.TryGetValue(path, out var exact))
         {
             foreach (var s in exact)
@@ -113,17 +140,7 @@ internal sealed class CompiledFormat
             var leaf = lastDot < 0 ? rest : rest[(lastDot + 1)..];
             if (leaf.Contains(' '))
             {
-                // Event keys such as "Threat Name" are addressed without spaces ("ThreatName").
-                var n = 0;
-                foreach (var c in leaf)
-                {
-                    if (c != ' ' && n < buffer.Length)
-                    {
-                        buffer[n++] = c;
-                    }
-                }
-
-                if (registry.TryGet(buffer[..n], out var sid))
+                if (TryGetWithoutSpaces(registry, leaf, out var sid))
                 {
                     count = Add(slots, count, sid);
                 }
@@ -140,6 +157,22 @@ internal sealed class CompiledFormat
         }
 
         return count;
+    }
+
+    /// <summary>Event keys such as "Threat Name" are addressed without spaces ("ThreatName").</summary>
+    private static bool TryGetWithoutSpaces(FieldRegistry registry, ReadOnlySpan<char> leaf, out int id)
+    {
+        Span<char> buffer = stackalloc char[256];
+        var n = 0;
+        foreach (var c in leaf)
+        {
+            if (c != ' ' && n < buffer.Length)
+            {
+                buffer[n++] = c;
+            }
+        }
+
+        return registry.TryGet(buffer[..n], out id);
     }
 
     private static int Add(Span<int> slots, int count, int slot)

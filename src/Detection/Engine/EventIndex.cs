@@ -42,6 +42,12 @@ internal sealed class EventIndex
     /// <summary>Lower-cased text of a value.</summary>
     public ReadOnlySpan<char> Lower(int value) => _lower.AsSpan(_valStart[value], _valLen[value]);
 
+    /// <summary>
+    /// Lower-cased text of every decoded value, each followed by U+0000: a literal without U+0000 occurs in it
+    /// exactly when it occurs in one of the values, so one search covers them all (keywords).
+    /// </summary>
+    public ReadOnlySpan<char> AllLower => _lower.AsSpan(0, _chars);
+
     /// <summary>True when the value is JSON null.</summary>
     public bool IsNull(int value) => _valNull[value];
 
@@ -227,7 +233,8 @@ internal sealed class EventIndex
             Array.Resize(ref _valNull, v * 2);
         }
 
-        var max = reader.ValueSpan.Length;
+        // One character more than the longest decoding: the U+0000 separator written after every value.
+        var max = reader.ValueSpan.Length + 1;
         if (_chars + max > _raw.Length)
         {
             var size = Math.Max(_raw.Length * 2, _chars + max);
@@ -251,11 +258,18 @@ internal sealed class EventIndex
                 break;
         }
 
-        _raw.AsSpan(_chars, len).ToLowerInvariant(_lower.AsSpan(_chars, len));
+        var raw = _raw.AsSpan(_chars, len);
+        if (Ascii.ToLower(raw, _lower.AsSpan(_chars, len), out _) != System.Buffers.OperationStatus.Done)
+        {
+            raw.ToLowerInvariant(_lower.AsSpan(_chars, len));
+        }
+
+        _raw[_chars + len] = '\0';
+        _lower[_chars + len] = '\0';
         _valStart[v] = _chars;
         _valLen[v] = len;
         _valNull[v] = isNull;
-        _chars += len;
+        _chars += len + 1;
         ValueCount = v + 1;
         return v;
     }

@@ -1,0 +1,247 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace McpSecurity.Detection.Engine;
+
+/// <summary>
+/// Finds which of many literals occur in a text (large sets of <c>contains</c> predicates). Each literal of
+/// four characters or more is anchored on one of its four-character grams; the text is scanned once, each of its
+/// grams tested against a 64 Kbit filter, and only filter hits look up the anchored literals and compare them in
+/// place. Literals of one to three characters are looked up wherever their first two characters pass a pair filter. Built once; searching allocates nothing.
+/// </summary>
+internal sealed class GramMatcher
+{
+    private const int Gram = 4;
+    private const int FilterBits = 16;
+
+    private readonly ulong[] _filter = new ulong[(1 << FilterBits) / 64];
+    private readonly Dictionary<ulong, Anchored[]> _anchors = [];
+    private readonly ulong[] _pairFilter = new ulong[(1 << FilterBits) / 64];
+    private readonly Dictionary<ulong, int[]> _short = [];
+    private readonly int[][] _singleAscii = new int[128][];
+    private readonly Dictionary<char, int[]> _singleOther = [];
+    private readonly int[] _empty;
+    private readonly bool _hasSingles;
+    private readonly bool _hasShort;
+
+    /// <summary>Builds the matcher from (lower-cased literal, predicate id) pairs.</summary>
+    public GramMatcher(IReadOnlyList<(string Pattern, int Id)> patterns)
+    {
+        var empty = new List<int>();
+        var singles = new Dictionary<char, List<int>>();
+        var shortOnes = new Dictionary<ulong, List<int>>();
+        var byGram = new Dictionary<ulong, List<Anchored>>();
+        foreach (var (pattern, id) in patterns)
+        {
+            if (pattern.Length == 0)
+            {
+                empty.Add(id);
+                continue;
+            }
+
+            if (pattern.Length == 1)
+            {
+                Add(singles, pattern[0], id);
+                continue;
+            }
+
+            if (pattern.Length < Gram)
+            {
+                // Two or three characters: looked up by their exact packed value wherever the first two occur.
+                Add(shortOnes, Pack(pattern.AsSpan()), id);
+                var ph = PairHash(pattern[0] | ((uint)pattern[1] << 16));
+                _pairFilter[ph >> 6] |= 1UL << (int)(ph & 63);
+                continue;
+            }
+
+            var offset = BestAnchor(pattern);
+            var gram = Read(pattern.AsSpan(), offset);
+            if (!byGram.TryGetValue(gram, out var list))
+            {
+                byGram[gram] = list = [];
+            }
+
+            list.Add(new Anchored(pattern, offset, id));
+            var h = Hash(gram);
+            _filter[h >> 6] |= 1UL << (int)(h & 63);
+        }
+
+        foreach (var (gram, list) in byGram)
+        {
+            _anchors[gram] = [.. list];
+        }
+
+        foreach (var (key, ids) in shortOnes)
+        {
+            _short[key] = [.. ids];
+        }
+
+        foreach (var (c, ids) in singles)
+        {
+            if (c < 128)
+            {
+                _singleAscii[c] = [.. ids];
+            }
+            else
+            {
+                _singleOther[c] = [.. ids];
+            }
+        }
+
+        _empty = [.. empty];
+        _hasSingles = singles.Count > 0;
+        _hasShort = shortOnes.Count > 0;
+    }
+
+    private static void Add<TKey>(Dictionary<TKey, List<int>> map, TKey key, int id)
+        where TKey : notnull
+    {
+        if (!map.TryGetValue(key, out var list))
+        {
+            map[key] = list = [];
+        }
+
+        list.Add(id);
+    }
+
+    /// <summary>Two or three characters packed into one key (length in the top bits, so "ab" and "ab\0" differ).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Pack(ReadOnlySpan<char> s) =>
+        s.Length == 2 ? s[0] | ((ulong)s[1] << 16) | (2UL << 48) : s[0] | ((ulong)s[1] << 16) | ((ulong)s[2] << 32) | (3UL << 48);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong PairHash(uint pair) => (pair * 0x9E3779B97F4A7C15UL) >> (64 - FilterBits);
+
+    /// <summary>Literals of one to three characters: a table for single characters, a pair filter then exact lookups.</summary>
+    private void SearchShort(ReadOnlySpan<char> text, PredicateBits bits)
+    {
+        if (_hasSingles)
+        {
+            foreach (var c in text)
+            {
+                var ids = c < 128 ? _singleAscii[c] : _singleOther.GetValueOrDefault(c);
+                if (ids is not null)
+                {
+                    foreach (var id in ids)
+                    {
+                        bits.Set(id);
+                    }
+                }
+            }
+        }
+
+        if (!_hasShort)
+        {
+            return;
+        }
+
+        var filter = _pairFilter;
+        for (var i = 0; i + 1 < text.Length; i++)
+        {
+            var ph = PairHash(text[i] | ((uint)text[i + 1] << 16));
+            if ((filter[ph >> 6] & (1UL << (int)(ph & 63))) == 0)
+            {
+                continue;
+            }
+
+            if (_short.TryGetValue(Pack(text.Slice(i, 2)), out var two))
+            {
+                foreach (var id in two)
+                {
+                    bits.Set(id);
+                }
+            }
+
+            if (i + 2 < text.Length && _short.TryGetValue(Pack(text.Slice(i, 3)), out var three))
+            {
+                foreach (var id in three)
+                {
+                    bits.Set(id);
+                }
+            }
+        }
+    }
+
+    /// <summary>Sets the bit of every predicate whose literal occurs in <paramref name="text"/>.</summary>
+    public void Search(ReadOnlySpan<char> text, PredicateBits bits)
+    {
+        foreach (var id in _empty)
+        {
+            bits.Set(id);
+        }
+
+        SearchShort(text, bits);
+        if (text.Length < Gram || _anchors.Count == 0)
+        {
+            return;
+        }
+
+        ref var start = ref Unsafe.As<char, byte>(ref MemoryMarshal.GetReference(text));
+        var filter = _filter;
+        var last = text.Length - Gram;
+        for (var i = 0; i <= last; i++)
+        {
+            var gram = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref start, i * 2));
+            var h = Hash(gram);
+            if ((filter[h >> 6] & (1UL << (int)(h & 63))) == 0)
+            {
+                continue;
+            }
+
+            if (!_anchors.TryGetValue(gram, out var entries))
+            {
+                continue;
+            }
+
+            foreach (var e in entries)
+            {
+                var from = i - e.Offset;
+                if (from >= 0 && from + e.Pattern.Length <= text.Length && text.Slice(from, e.Pattern.Length).SequenceEqual(e.Pattern))
+                {
+                    bits.Set(e.Id);
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Hash(ulong gram) => (gram * 0x9E3779B97F4A7C15UL) >> (64 - FilterBits);
+
+    private static ulong Read(ReadOnlySpan<char> text, int offset) =>
+        Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref Unsafe.As<char, byte>(ref MemoryMarshal.GetReference(text)), offset * 2));
+
+    /// <summary>Offset of the gram made of the least common characters, so the filter rarely fires on ordinary text.</summary>
+    private static int BestAnchor(string pattern)
+    {
+        var best = 0;
+        var bestScore = int.MaxValue;
+        for (var i = 0; i + Gram <= pattern.Length; i++)
+        {
+            var score = 0;
+            for (var k = 0; k < Gram; k++)
+            {
+                score += Commonness(pattern[i + k]);
+            }
+
+            if (score < bestScore)
+            {
+                bestScore = score;
+                best = i;
+            }
+        }
+
+        return best;
+    }
+
+    /// <summary>Rough frequency rank of a character in Windows paths and command lines (higher is more common).</summary>
+    private static int Commonness(char c) => c switch
+    {
+        '\\' or ' ' or 'e' or '.' or 's' or 'i' or 't' or 'o' or 'r' or 'a' or 'n' => 10,
+        'c' or 'l' or 'm' or 'p' or 'd' or 'w' or ':' or 'x' or '-' or '/' or '"' => 6,
+        'u' or 'g' or 'f' or 'h' or 'y' or 'b' or '0' or '1' or '2' or '3' => 4,
+        _ when char.IsAsciiDigit(c) => 3,
+        _ => 1,
+    };
+
+    private readonly record struct Anchored(string Pattern, int Offset, int Id);
+}

@@ -1,0 +1,109 @@
+using System.Text;
+using McpSecurity.Detection.Engine;
+
+namespace McpSecurity.Detection.Tests;
+
+/// <summary>The literal search structures of the hot path agree with a plain substring test, and their shortcuts keep Sigma semantics.</summary>
+public sealed class MatcherTests
+{
+    private const string Alphabet = "ab\\. -:ésx0";
+
+    [Theory]
+    [InlineData(12)]
+    [InlineData(SubstringMatcher.MaxVectorised)]
+    [InlineData(SubstringMatcher.MaxVectorised + 1)]
+    [InlineData(2000)]
+    public void Substring_matcher_finds_exactly_the_literals_a_plain_search_finds(int patternCount)
+    {
+        var random = new Random(patternCount);
+        var patterns = new List<(string Pattern, int Id)>();
+        for (var id = 0; id < patternCount; id++)
+        {
+            // Lengths 0 to 9 cover the empty literal, single characters, the short lookups and the gram anchors.
+            patterns.Add((RandomText(random, random.Next(0, 10)), id));
+        }
+
+        patterns.Add((patterns[1].Pattern, patternCount));
+        var matcher = new SubstringMatcher(patterns);
+        var bits = new PredicateBits();
+        bits.EnsureCapacity((patterns.Count + 63) / 64);
+        for (var round = 0; round < 300; round++)
+        {
+            var text = RandomText(random, random.Next(0, 120));
+            if (round % 3 == 0)
+            {
+                // Plant a few literals so that matches are common, also at both ends.
+                var planted = new StringBuilder(patterns[random.Next(patterns.Count)].Pattern);
+                planted.Append(text).Append(patterns[random.Next(patterns.Count)].Pattern);
+                text = planted.ToString();
+            }
+
+            matcher.Search(text, bits);
+            foreach (var (pattern, id) in patterns)
+            {
+                Assert.True(text.Contains(pattern, StringComparison.Ordinal) == bits.Get(id), $"'{pattern}' in '{text}'");
+            }
+
+            bits.Clear();
+        }
+    }
+
+    [Fact]
+    public void Keywords_match_inside_one_value_never_across_two()
+    {
+        var engine = Some.Engine(Some.ProcessRule("keywords:\n  - 'evilpayload'\ncondition: keywords"));
+        Assert.Empty(engine.Rejections);
+        Assert.Single(Some.Matches(engine, Some.SysmonEvent(1, new { CommandLine = "run EvilPayload now", Image = "x" })));
+        Assert.Empty(Some.Matches(engine, Some.SysmonEvent(1, new { CommandLine = "evil", Image = "payload" })));
+        Assert.Empty(Some.Matches(engine, Some.SysmonEvent(1, new { A = "xevil", B = "payloadx" })));
+    }
+
+    [Fact]
+    public void Keyword_lists_mixing_many_literals_match_any_value()
+    {
+        var words = string.Join('\n', Enumerable.Range(0, 80).Select(i => $"  - 'marker{i:D2}x'"));
+        var engine = Some.Engine(Some.ProcessRule($"keywords:\n{words}\ncondition: keywords"));
+        Assert.Single(Some.Matches(engine, Some.SysmonEvent(1, new { Other = "has MARKER79x inside", Image = "x" })));
+        Assert.Empty(Some.Matches(engine, Some.SysmonEvent(1, new { Other = "marker7", Image = "9x" })));
+    }
+
+    [Theory]
+    [InlineData("EventCode='4624'", true)]
+    [InlineData("EventCode=4624", false)]
+    [InlineData("select * where eventcode=\"4625\" or x", true)]
+    [InlineData("EventCod='4624'", false)]
+    public void Wildcards_inside_contains_match_one_character_each(string commandLine, bool expected)
+    {
+        var engine = Some.Engine(Some.ProcessRule("sel:\n  CommandLine|contains: 'EventCode=?462?'\ncondition: sel"));
+        Assert.Empty(engine.Rejections);
+        Assert.Equal(expected, Some.Matches(engine, Some.SysmonEvent(1, new { CommandLine = commandLine })).Count == 1);
+    }
+
+    [Fact]
+    public void Fields_resolve_the_same_after_the_path_cache_is_full()
+    {
+        var engine = Some.Engine(Some.ProcessRule("sel:\n  CommandLine|contains: 'needle'\ncondition: sel"));
+        var junk = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < CompiledFormat.MaxCachedPaths + 500; i++)
+        {
+            junk["Junk" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)] = "v";
+        }
+
+        Assert.Empty(Some.Matches(engine, Some.SysmonEvent(1, junk)));
+        junk["CommandLine"] = "a needle here";
+        Assert.Single(Some.Matches(engine, Some.SysmonEvent(1, junk)));
+        Assert.Single(Some.Matches(engine, Some.SysmonEvent(1, new { CommandLine = "NEEDLE" })));
+        Assert.Empty(Some.Matches(engine, Some.SysmonEvent(1, new { CommandLine = "needl" })));
+    }
+
+    private static string RandomText(Random random, int length)
+    {
+        var chars = new char[length];
+        for (var i = 0; i < length; i++)
+        {
+            chars[i] = Alphabet[random.Next(Alphabet.Length)];
+        }
+
+        return new string(chars);
+    }
+}
