@@ -1,13 +1,8 @@
-using System.Buffers;
-
 namespace McpSecurity.Detection.Engine;
 
 /// <summary>How a <see cref="LiteralTrie"/> is searched.</summary>
 internal enum TrieMode
 {
-    /// <summary>Aho-Corasick: every pattern occurring anywhere in the text.</summary>
-    Contains,
-
     /// <summary>Patterns that are a prefix of the text.</summary>
     Prefix,
 
@@ -16,8 +11,8 @@ internal enum TrieMode
 }
 
 /// <summary>
-/// Multi-pattern literal search over lower-cased text: one pass reports every predicate whose pattern
-/// occurs (contains), starts (prefix) or ends (suffix) the text. Built once; searching allocates nothing.
+/// Multi-pattern anchored literal search over lower-cased text: one walk reports every predicate whose
+/// pattern starts (prefix) or ends (suffix) the text. Built once; searching allocates nothing.
 /// </summary>
 internal sealed class LiteralTrie
 {
@@ -29,14 +24,12 @@ internal sealed class LiteralTrie
     private readonly int[] _edgeCount;
     private readonly char[] _edgeChars;
     private readonly int[] _edgeTargets;
-    private readonly int[] _fail;
     private readonly int[] _outStart;
     private readonly int[] _outCount;
     private readonly int[] _outputs;
     private readonly bool _rootOutputs;
-    private readonly SearchValues<string>? _first;
 
-    /// <summary>Builds the automaton from (pattern, predicate id) pairs.</summary>
+    /// <summary>Builds the trie from (pattern, predicate id) pairs.</summary>
     public LiteralTrie(TrieMode mode, IReadOnlyList<(string Pattern, int Id)> patterns)
     {
         _mode = mode;
@@ -63,34 +56,6 @@ internal sealed class LiteralTrie
         }
 
         var n = children.Count;
-        _fail = new int[n];
-        if (mode == TrieMode.Contains)
-        {
-            // Breadth-first failure links; outputs are merged along them so a search reads one list per state.
-            var queue = new Queue<int>();
-            foreach (var child in children[0].Values)
-            {
-                queue.Enqueue(child);
-            }
-
-            while (queue.Count > 0)
-            {
-                var s = queue.Dequeue();
-                foreach (var (c, t) in children[s])
-                {
-                    var f = _fail[s];
-                    while (f != 0 && !children[f].ContainsKey(c))
-                    {
-                        f = _fail[f];
-                    }
-
-                    _fail[t] = children[f].TryGetValue(c, out var ft) && ft != t ? ft : 0;
-                    outs[t].AddRange(outs[_fail[t]]);
-                    queue.Enqueue(t);
-                }
-            }
-        }
-
         _edgeStart = new int[n];
         _edgeCount = new int[n];
         _outStart = new int[n];
@@ -137,17 +102,6 @@ internal sealed class LiteralTrie
         }
 
         _rootOutputs = _outCount[0] > 0;
-        if (mode == TrieMode.Contains && !_rootOutputs)
-        {
-            // Vectorised multi-string search finds the first possible match; the automaton starts there.
-            var distinct = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var (pattern, _) in patterns)
-            {
-                distinct.Add(pattern);
-            }
-
-            _first = SearchValues.Create([.. distinct], StringComparison.Ordinal);
-        }
     }
 
     private int Next(int state, char c)
@@ -186,48 +140,6 @@ internal sealed class LiteralTrie
 
         switch (_mode)
         {
-            case TrieMode.Contains:
-                var s = 0;
-                for (var i = 0; i < text.Length; i++)
-                {
-                    if (s == 0 && _first is not null)
-                    {
-                        // No partial match in progress: jump to the next place where some pattern occurs whole.
-                        var skip = text[i..].IndexOfAny(_first);
-                        if (skip < 0)
-                        {
-                            break;
-                        }
-
-                        i += skip;
-                    }
-
-                    var c = text[i];
-                    while (true)
-                    {
-                        var t = Next(s, c);
-                        if (t >= 0)
-                        {
-                            s = t;
-                            break;
-                        }
-
-                        if (s == 0)
-                        {
-                            break;
-                        }
-
-                        s = _fail[s];
-                    }
-
-                    if (_outCount[s] > 0)
-                    {
-                        Emit(s, bits);
-                    }
-                }
-
-                break;
-
             case TrieMode.Prefix:
                 var p = 0;
                 for (var i = 0; i < text.Length && (p = Next(p, text[i])) >= 0; i++)
