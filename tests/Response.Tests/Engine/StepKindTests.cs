@@ -34,6 +34,26 @@ public sealed class StepKindTests
 
     private static JsonObject Output(StepRecord step) => JsonNode.Parse(step.Output!)!.AsObject();
 
+    /// <summary>Counts requests being served at once and keeps the highest count.</summary>
+    private sealed class InFlight
+    {
+        private int _now;
+        private int _max;
+
+        public int Max => Volatile.Read(ref _max);
+
+        public void Enter()
+        {
+            var now = Interlocked.Increment(ref _now);
+            int seen;
+            while (now > (seen = Volatile.Read(ref _max)) && Interlocked.CompareExchange(ref _max, now, seen) != seen)
+            {
+            }
+        }
+
+        public void Exit() => Interlocked.Decrement(ref _now);
+    }
+
     [Fact]
     public async Task Condition_RunsOnlyTheTakenBranch_AndRecordsWhichOne()
     {
@@ -129,18 +149,13 @@ public sealed class StepKindTests
     public async Task Foreach_CallsOncePerItem_WithItsOwnIdempotencyKey_BoundedByConcurrency()
     {
         await using var h = await Harness.StartAsync();
-        var inFlight = 0;
-        var maxInFlight = 0;
+        var inFlight = new InFlight();
         await using var listener = await LocalListener.StartAsync(async _ =>
         {
-            var now = Interlocked.Increment(ref inFlight);
-            int seen;
-            while (now > (seen = Volatile.Read(ref maxInFlight)) && Interlocked.CompareExchange(ref maxInFlight, now, seen) != seen)
-            {
-            }
+            inFlight.Enter();
 
             await Task.Delay(30, Ct);
-            Interlocked.Decrement(ref inFlight);
+            inFlight.Exit();
             return new Reply(200, """{"blocked":true}""");
         });
 
@@ -167,7 +182,7 @@ public sealed class StepKindTests
         }
 
         Assert.Equal(ips.Count, listener.Requests.Select(r => r.Header("idempotency-key")).Distinct().Count());
-        Assert.InRange(maxInFlight, 1, 2);
+        Assert.InRange(inFlight.Max, 1, 2);
         var steps = await h.StepsAsync(run.Id);
         for (var i = 0; i < ips.Count; i++)
         {
@@ -373,20 +388,15 @@ public sealed class StepKindTests
     public async Task PlaybookConcurrency_LimitsRunsExecutingAtOnce()
     {
         await using var h = await Harness.StartAsync();
-        var inFlight = 0;
-        var maxInFlight = 0;
+        var inFlight = new InFlight();
         var paths = new ConcurrentBag<string>();
         await using var listener = await LocalListener.StartAsync(async r =>
         {
-            var now = Interlocked.Increment(ref inFlight);
-            int seen;
-            while (now > (seen = Volatile.Read(ref maxInFlight)) && Interlocked.CompareExchange(ref maxInFlight, now, seen) != seen)
-            {
-            }
+            inFlight.Enter();
 
             paths.Add(r.Body);
             await Task.Delay(50, Ct);
-            Interlocked.Decrement(ref inFlight);
+            inFlight.Exit();
             return new Reply(200, "{}");
         });
         var definition = h.Load($$$"""
@@ -409,6 +419,6 @@ public sealed class StepKindTests
         }
 
         Assert.Equal(4, paths.Count);
-        Assert.Equal(1, maxInFlight);
+        Assert.Equal(1, inFlight.Max);
     }
 }
