@@ -30,6 +30,10 @@ public abstract partial class StoreContract
         Assert.Equal(sbom.Id, (await t.ListSbomsAsync(project.Id, Ct)).Single().Id);
         Assert.Equal(["a", "app", "b"], (await t.ListComponentsAsync(sbom.Id, Ct)).Select(c => c.Ref));
         Assert.Equal("{}"u8.ToArray(), await t.GetSbomDocumentAsync(sbom.Id, Ct));
+        Assert.Equal([new ComponentEdge("a", "b"), new ComponentEdge("app", "a")], await t.ListEdgesAsync(sbom.Id, Ct));
+        Assert.Empty(await t.ListEdgesAsync("sbom_does_not_exist", Ct));
+        var other = (await NewTenantAsync()).SupplyChain;
+        Assert.Empty(await other.ListEdgesAsync(sbom.Id, Ct));
     }
 
     [Fact]

@@ -29,6 +29,9 @@ public interface ISupplyChainStore
     /// <summary>Components of an SBOM version.</summary>
     Task<IReadOnlyList<StoredComponent>> ListComponentsAsync(string sbomId, CancellationToken cancellationToken);
 
+    /// <summary>Dependency edges of an SBOM version, ordered by source then target reference.</summary>
+    Task<IReadOnlyList<ComponentEdge>> ListEdgesAsync(string sbomId, CancellationToken cancellationToken);
+
     /// <summary>
     /// Paths from the SBOM's root components to the given component through dependency edges
     /// (recursive query; cycles are cut; at most <paramref name="maxPaths"/> paths).

@@ -2,7 +2,6 @@ using System.Security.Claims;
 using McpSecurity.Core;
 using McpSecurity.Core.Access;
 using McpSecurity.Core.Storage;
-using McpSecurity.Core.Tenancy;
 using McpSecurity.Server.Access;
 using McpSecurity.Server.Hosting;
 using Microsoft.AspNetCore.Authentication;
@@ -70,16 +69,7 @@ public static class AdministrationApi
 
     private static async Task<Created<CreatedTenantDto>> CreateTenantAsync(CreateTenantRequest body, HttpContext ctx, IStore store, CancellationToken ct)
     {
-        var own = await store.ForTenant(ctx.Scope()).GetTenantAsync(ct).ConfigureAwait(false);
-        if (!own.IsOperator)
-        {
-            throw new ForbiddenException("Only owners of the operator tenant can create tenants.");
-        }
-
-        var actor = ctx.Actor();
-        var tenant = await store.CreateTenantAsync(body.Name ?? string.Empty, false, actor, ct).ConfigureAwait(false);
-        await store.ForTenant(ctx.Scope()).AppendAuditAsync(actor, new Core.Audit.AuditRecord("tenant.create", $"tenant:{tenant.Id}", $"created tenant '{tenant.Name}'"), ct).ConfigureAwait(false);
-        var (_, secret) = await ApiKeyIssuer.IssueAsync(store.ForTenant(TenantScope.For(tenant.Id)), "owner (created with tenant)", Role.Owner, null, actor, ct).ConfigureAwait(false);
+        var (tenant, secret) = await TenantProvisioning.CreateAsync(store, ctx.Scope(), body.Name, ctx.Actor(), ct).ConfigureAwait(false);
         return TypedResults.Created($"/api/v1/tenants/{tenant.Id}", new CreatedTenantDto(TenantDto.From(tenant), secret));
     }
 

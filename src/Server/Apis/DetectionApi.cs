@@ -94,6 +94,7 @@ public sealed record RuleFileKeptDto(string File, IReadOnlyList<string> Problems
 [JsonSerializable(typeof(RuleDto))]
 [JsonSerializable(typeof(RulePageDto))]
 [JsonSerializable(typeof(RuleReloadDto))]
+[JsonSerializable(typeof(RuleTestResult))]
 public sealed partial class DetectionApiJsonContext : JsonSerializerContext;
 
 /// <summary>Event ingestion, alerts, incidents and rule management.</summary>
@@ -140,6 +141,8 @@ public static class DetectionApi
             .RequirePermission(Permissions.RulesWrite);
         rules.MapPost("/{id}/disable", (string id, HttpContext ctx, Core.Storage.IStore store, DetectionPipeline pipeline, CancellationToken ct) => SetRuleAsync(id, false, ctx, store, pipeline, ct))
             .RequirePermission(Permissions.RulesWrite);
+        rules.MapPost("/{id}/test", TestRuleAsync).RequirePermission(Permissions.RulesRead)
+            .WithSummary("Runs one rule over the events in the body (NDJSON, a JSON array or concatenated JSON objects; at most 1 MiB) without raising alerts; replies per event whether it matched and on which fields, and names unreadable lines.");
         return api;
     }
 
@@ -175,7 +178,7 @@ public static class DetectionApi
             : TypedResults.Json(dto, DetectionApiJsonContext.Default.IngestResultDto, statusCode: StatusCodes.Status202Accepted);
     }
 
-    private static async Task<ReadOnlyMemory<byte>> ReadBodyAsync(HttpContext ctx, long limit, CancellationToken ct)
+    private static async Task<ReadOnlyMemory<byte>> ReadBodyAsync(HttpContext ctx, long limit, CancellationToken ct, string what = "the limit of {0} bytes (Detection:MaxRequestBytes); split the events into several requests")
     {
         // The events endpoint has its own (larger) body limit than the rest of the API.
         if (ctx.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
@@ -185,7 +188,7 @@ public static class DetectionApi
 
         if (ctx.Request.ContentLength is { } declared && declared > limit)
         {
-            throw new RequestTooLargeException($"The request body is {declared} bytes, more than the limit of {limit} bytes (Detection:MaxRequestBytes); split the events into several requests.");
+            throw new RequestTooLargeException($"The request body is {declared} bytes, more than {Limit(what, limit)}.");
         }
 
         using var buffer = new MemoryStream();
@@ -197,7 +200,7 @@ public static class DetectionApi
             {
                 if (buffer.Length + n > limit)
                 {
-                    throw new RequestTooLargeException($"The request body exceeds the limit of {limit} bytes (Detection:MaxRequestBytes); split the events into several requests.");
+                    throw new RequestTooLargeException($"The request body exceeds {Limit(what, limit)}.");
                 }
 
                 buffer.Write(chunk, 0, n);
@@ -210,6 +213,8 @@ public static class DetectionApi
 
         return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
     }
+
+    private static string Limit(string what, long limit) => string.Format(System.Globalization.CultureInfo.InvariantCulture, what, limit);
 
     /// <summary>Decompresses a gzip body, refusing to produce more than <paramref name="limit"/> bytes (decompression bombs).</summary>
     internal static ReadOnlyMemory<byte> Gunzip(ReadOnlyMemory<byte> body, long limit)
@@ -311,28 +316,14 @@ public static class DetectionApi
 
     private static async Task<Ok<RulePageDto>> ListRulesAsync(HttpContext ctx, DetectionPipeline pipeline, string? q, bool? enabled, bool? uploaded, int? offset, int? limit, CancellationToken ct)
     {
-        var (rules, rejections) = await pipeline.ListRulesAsync(ctx.Scope(), ct).ConfigureAwait(false);
-        var take = Math.Clamp(limit ?? 100, 1, 1000);
-        var skip = Math.Max(0, offset ?? 0);
-        var matching = new List<RuleDto>();
-        var total = 0;
-        foreach (var r in rules)
+        var page = await RuleAdministration.ListAsync(pipeline, ctx.Scope(), q, enabled, uploaded, offset, limit, ct).ConfigureAwait(false);
+        var list = new List<RuleDto>(page.Rules.Count);
+        foreach (var r in page.Rules)
         {
-            if ((enabled is { } e && r.Enabled != e) || (uploaded is { } u && r.Uploaded != u)
-                || (q is not null && !r.Rule.Id.Contains(q, StringComparison.OrdinalIgnoreCase) && !r.Rule.Title.Contains(q, StringComparison.OrdinalIgnoreCase)))
-            {
-                continue;
-            }
-
-            if (total >= skip && matching.Count < take)
-            {
-                matching.Add(ToDto(r));
-            }
-
-            total++;
+            list.Add(ToDto(r));
         }
 
-        return TypedResults.Ok(new RulePageDto(matching, total, rejections.Count, skip + matching.Count < total ? skip + matching.Count : null, ReloadDto(pipeline)));
+        return TypedResults.Ok(new RulePageDto(list, page.Total, page.Rejected, page.NextOffset, ReloadDto(pipeline)));
     }
 
     private static RuleReloadDto? ReloadDto(DetectionPipeline pipeline)
@@ -383,28 +374,13 @@ public static class DetectionApi
     private static RuleDto ToDto(TenantRuleView r) => new(r.Rule.Id, r.Rule.Title, r.Rule.Level, r.Rule.Status, r.Rule.Author, r.Rule.LogSource.ToString(),
         r.Uploaded ? r.Rule.SourceFile : r.Rule.SourceFile is null ? null : Path.GetFileName(r.Rule.SourceFile), r.Rule.Tags, r.Uploaded, r.Enabled);
 
-    private static async Task<Ok<RuleDto>> SetRuleAsync(string id, bool enabled, HttpContext ctx, Core.Storage.IStore store, DetectionPipeline pipeline, CancellationToken ct)
+    private static async Task<Ok<RuleDto>> SetRuleAsync(string id, bool enabled, HttpContext ctx, Core.Storage.IStore store, DetectionPipeline pipeline, CancellationToken ct) =>
+        TypedResults.Ok(ToDto(await RuleAdministration.SetEnabledAsync(store, pipeline, ctx.Scope(), id, enabled, ctx.Actor(), ct).ConfigureAwait(false)));
+
+    private static async Task<Ok<RuleTestResult>> TestRuleAsync(string id, HttpContext ctx, DetectionPipeline pipeline, CancellationToken ct)
     {
-        var scope = ctx.Scope();
-        var (rules, _) = await pipeline.ListRulesAsync(scope, ct).ConfigureAwait(false);
-        TenantRuleView? found = null;
-        foreach (var r in rules)
-        {
-            if (string.Equals(r.Rule.Id, id, StringComparison.Ordinal))
-            {
-                found = r;
-                break;
-            }
-        }
-
-        if (found is null)
-        {
-            throw new NotFoundException($"Rule '{id}' is not loaded for this tenant (neither in the configured rule directories nor uploaded).");
-        }
-
-        await store.ForTenant(scope).Alerts.SetRuleEnabledAsync(id, found.Rule.Title, enabled, ctx.Actor(), ct).ConfigureAwait(false);
-        pipeline.Invalidate(scope.TenantId!);
-        return TypedResults.Ok(ToDto(found with { Enabled = enabled }));
+        var body = await ReadBodyAsync(ctx, DetectionPipeline.MaxRuleTestBytes, ct, "the rule-test limit of {0} bytes; test with fewer events").ConfigureAwait(false);
+        return TypedResults.Ok(await pipeline.TestRuleAsync(ctx.Scope(), id, body, ct).ConfigureAwait(false));
     }
 
     private static async Task<Created<RuleDto>> UploadRuleAsync(HttpContext ctx, Core.Storage.IStore store, DetectionPipeline pipeline, CancellationToken ct)

@@ -135,6 +135,13 @@ internal sealed class SqlSupplyChainStore(SqlStore store, string tenant) : ISupp
         return await SqlStore.ReadListAsync(cmd, ReadComponent, cancellationToken).ConfigureAwait(false);
     }
 
+    public async Task<IReadOnlyList<ComponentEdge>> ListEdgesAsync(string sbomId, CancellationToken cancellationToken)
+    {
+        await using var c = await _dialect.OpenAsync(tenant, cancellationToken).ConfigureAwait(false);
+        await using var cmd = Create(c, null, "SELECT from_ref, to_ref FROM component_edges WHERE tenant_id = @tenant AND sbom_id = @s ORDER BY from_ref, to_ref", ("@tenant", tenant), ("@s", sbomId));
+        return await SqlStore.ReadListAsync(cmd, r => new ComponentEdge(r.GetString(0), r.GetString(1)), cancellationToken).ConfigureAwait(false);
+    }
+
     public async Task<IReadOnlyList<IReadOnlyList<string>>> PathsToComponentAsync(string sbomId, string componentRef, int maxPaths, CancellationToken cancellationToken)
     {
         maxPaths = Math.Clamp(maxPaths, 1, 100);
