@@ -17,7 +17,7 @@ public sealed record LiveChange(IReadOnlyList<Alert> NewAlerts, IReadOnlyList<Co
 /// receives the change on its SignalR connection (Blazor interactive server rendering). Only tenants with
 /// at least one subscriber are read, once per interval, whatever the number of open pages.
 /// </summary>
-public sealed class LiveUpdates(IStore store, ILogger<LiveUpdates> logger) : BackgroundService
+public sealed class LiveUpdates(IStore store, TimeProvider time, ILogger<LiveUpdates> logger) : BackgroundService
 {
     private readonly ConcurrentDictionary<string, TenantWatch> _tenants = new(StringComparer.Ordinal);
 
@@ -31,6 +31,9 @@ public sealed class LiveUpdates(IStore store, ILogger<LiveUpdates> logger) : Bac
         var subscription = new Subscription(watch, onChange);
         lock (watch)
         {
+            // A tenant watched for the first time: alerts created from now on are new to this subscriber, even
+            // when they arrive before the first look (which would otherwise take them as the starting point).
+            watch.LastAlertAt ??= time.GetUtcNow();
             watch.Subscribers.Add(subscription);
         }
 
@@ -82,23 +85,33 @@ public sealed class LiveUpdates(IStore store, ILogger<LiveUpdates> logger) : Bac
         var tenant = store.ForTenant(TenantScope.For(tenantId));
         var alerts = await tenant.Alerts.ListAlertsAsync(new AlertQuery(Limit: 20), cancellationToken).ConfigureAwait(false);
         var fresh = new List<Alert>();
-        if (watch.LastAlertAt is { } last)
+        DateTimeOffset? last;
+        lock (watch)
         {
-            foreach (var a in alerts)
+            last = watch.LastAlertAt;
+        }
+
+        // Listings are ordered by first-seen time (event time), not by creation: the newest creation time of the
+        // page is the next starting point.
+        var newest = last;
+        foreach (var a in alerts)
+        {
+            if (last is { } l && a.CreatedAt > l)
             {
-                if (a.CreatedAt > last)
-                {
-                    fresh.Add(a);
-                }
+                fresh.Add(a);
+            }
+
+            if (newest is null || a.CreatedAt > newest)
+            {
+                newest = a.CreatedAt;
             }
         }
 
-        if (alerts.Count > 0 && (watch.LastAlertAt is null || alerts[0].CreatedAt > watch.LastAlertAt))
+        lock (watch)
         {
-            watch.LastAlertAt = alerts[0].CreatedAt;
+            watch.LastAlertAt = newest ?? DateTimeOffset.MinValue;
         }
 
-        watch.LastAlertAt ??= DateTimeOffset.MinValue;
         var active = new List<Core.Jobs.Job>();
         foreach (var j in await tenant.ListJobsAsync(20, cancellationToken).ConfigureAwait(false))
         {

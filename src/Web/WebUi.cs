@@ -21,7 +21,9 @@ public static class WebUi
     /// <summary>Registers the UI's services (pass to <see cref="PlatformHost.Build"/> as <c>configureServices</c>).</summary>
     public static IServiceCollection AddWebUi(this IServiceCollection services)
     {
-        services.AddRazorComponents().AddInteractiveServerComponents();
+        // Pasted rule-test events travel over the page's connection: allow messages of the rule-test limit plus framing.
+        services.AddRazorComponents().AddInteractiveServerComponents()
+            .AddHubOptions(o => o.MaximumReceiveMessageSize = (Server.Detection.DetectionPipeline.MaxRuleTestBytes * 2L) + (64 * 1024));
         services.AddCascadingAuthenticationState();
         services.AddMudServices();
         services.AddScoped<UiSession>();

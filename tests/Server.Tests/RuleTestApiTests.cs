@@ -191,6 +191,36 @@ public sealed class RuleTestApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Incident_ClosedThenReopened_OverRest()
+    {
+        using var client = _platform.Client(_platform.OwnerKey);
+        var posted = await client.PostAsync("/api/v1/events", new StringContent(Event("fs.read", path: "/home/eve/.ssh/id_rsa"), Encoding.UTF8, "application/x-ndjson"), Ct);
+        Assert.Equal(HttpStatusCode.Accepted, posted.StatusCode);
+        AlertDto? alert = null;
+        for (var i = 0; i < 1200 && alert is null; i++)
+        {
+            alert = (await client.GetFromJsonAsync<AlertPageDto>("/api/v1/alerts", Ct))!.Alerts.FirstOrDefault();
+            if (alert is null)
+            {
+                await Task.Delay(50, Ct);
+            }
+        }
+
+        Assert.NotNull(alert);
+        Assert.NotNull(alert.IncidentId);
+        var closed = await client.PostAsJsonAsync($"/api/v1/incidents/{alert.IncidentId}/close", new { reason = "handled" }, Ct);
+        Assert.Equal("closed", (await closed.Content.ReadFromJsonAsync<IncidentDto>(Ct))!.Status);
+        var reopened = await client.PostAsJsonAsync($"/api/v1/incidents/{alert.IncidentId}/reopen", new { reason = "came back" }, Ct);
+        var incident = (await reopened.Content.ReadFromJsonAsync<IncidentDto>(Ct))!;
+        Assert.Equal("open", incident.Status);
+        Assert.Equal("came back", incident.StatusReason);
+
+        var (_, other) = await _platform.CreateTenantAsync();
+        using var b = _platform.Client(other);
+        Assert.Equal(HttpStatusCode.NotFound, (await b.PostAsJsonAsync($"/api/v1/incidents/{alert.IncidentId}/reopen", new { }, Ct)).StatusCode);
+    }
+
+    [Fact]
     public async Task Viewer_MayTestButNotDisable()
     {
         var viewer = await _platform.CreateKeyAsync(_platform.OwnerKey, Core.Access.Role.Viewer);

@@ -130,6 +130,8 @@ public static class DetectionApi
             .RequirePermission(Permissions.AlertsWrite);
         incidents.MapPost("/{id}/close", (string id, StatusChangeRequest? body, HttpContext ctx, Core.Storage.IStore store, CancellationToken ct) => SetIncidentAsync(id, AlertStatus.Closed, body, ctx, store, ct))
             .RequirePermission(Permissions.AlertsWrite);
+        incidents.MapPost("/{id}/reopen", (string id, StatusChangeRequest? body, HttpContext ctx, Core.Storage.IStore store, CancellationToken ct) => SetIncidentAsync(id, AlertStatus.Open, body, ctx, store, ct))
+            .RequirePermission(Permissions.AlertsWrite);
         incidents.MapPost("/{id}/assign", AssignIncidentAsync).RequirePermission(Permissions.AlertsWrite);
 
         var rules = api.MapGroup("/rules").WithTags("Rules");
