@@ -199,7 +199,8 @@ public sealed class RuleTestApiTests : IAsyncLifetime
         AlertDto? alert = null;
         for (var i = 0; i < 1200 && alert is null; i++)
         {
-            alert = (await client.GetFromJsonAsync<AlertPageDto>("/api/v1/alerts", Ct))!.Alerts.FirstOrDefault();
+            var alerts = (await client.GetFromJsonAsync<AlertPageDto>("/api/v1/alerts", Ct))!.Alerts;
+            alert = alerts.Count > 0 ? alerts[0] : null;
             if (alert is null)
             {
                 await Task.Delay(50, Ct);
