@@ -27,9 +27,13 @@ public sealed record GraphEdge(GraphNode From, GraphNode To);
 /// <param name="Depths">Depth of every component (-1 when no root reaches it).</param>
 /// <param name="Width">Drawing width.</param>
 /// <param name="Height">Drawing height.</param>
+/// <param name="Layers">Each drawn depth with the height of its first row (for the depth labels in the margin).</param>
 public sealed record DependencyGraph(IReadOnlyList<GraphNode> Nodes, IReadOnlyList<GraphEdge> Edges, int TotalNodes, int TotalEdges,
-    IReadOnlyDictionary<string, int> Depths, double Width, double Height)
+    IReadOnlyDictionary<string, int> Depths, double Width, double Height, IReadOnlyList<(int Depth, double Y)> Layers)
 {
+    /// <summary>Width of the left margin that holds the depth labels.</summary>
+    public const double Margin = 64;
+
     /// <summary>Horizontal distance between two nodes of a row.</summary>
     public const double Spacing = 34;
 
@@ -141,13 +145,20 @@ public sealed record DependencyGraph(IReadOnlyList<GraphNode> Nodes, IReadOnlyLi
 
         var width = Math.Max((widest * Spacing) + Spacing, 3 * MaxSpacing);
         var nodes = new List<GraphNode>(drawn);
+        var layers = new List<(int Depth, double Y)>();
         var placed = new Dictionary<string, GraphNode>(drawn, StringComparer.Ordinal);
         for (var row = 0; row < rows.Count; row++)
         {
             // Short rows (the roots, typically) spread out so their labels have room.
             var r = rows[row];
             var step = Math.Clamp(width / (r.Count + 1), Spacing, MaxSpacing);
-            var left = (width - ((r.Count - 1) * step)) / 2;
+            var left = Margin + ((width - ((r.Count - 1) * step)) / 2);
+            var rowDepth = depth[r[0]];
+            if (layers.Count == 0 || layers[^1].Depth != rowDepth)
+            {
+                layers.Add((rowDepth, (RowHeight / 2) + (row * RowHeight)));
+            }
+
             for (var i = 0; i < r.Count; i++)
             {
                 var c = byRef[r[i]];
@@ -166,6 +177,6 @@ public sealed record DependencyGraph(IReadOnlyList<GraphNode> Nodes, IReadOnlyLi
             }
         }
 
-        return new DependencyGraph(nodes, drawnEdges, byRef.Count, known.Count, depth, width, Math.Max(RowHeight, rows.Count * RowHeight));
+        return new DependencyGraph(nodes, drawnEdges, byRef.Count, known.Count, depth, width + Margin, Math.Max(RowHeight, rows.Count * RowHeight), layers);
     }
 }
