@@ -99,6 +99,21 @@ public abstract class WireChatClient : IChatClient
     /// <summary>Writes the request body.</summary>
     private protected abstract void WriteRequest(Utf8JsonWriter w, List<ChatMessage> messages, ChatOptions? options);
 
+    /// <summary>Writes <c>"messages": [{"role", "content"}, ...]</c> with the system prompt as a message (OpenAI and Ollama chat).</summary>
+    private protected static void WriteRoleMessages(Utf8JsonWriter w, List<ChatMessage> messages)
+    {
+        w.WriteStartArray("messages");
+        foreach (var m in messages)
+        {
+            w.WriteStartObject();
+            w.WriteString("role", m.Role == ChatRole.System ? "system" : m.Role == ChatRole.Assistant ? "assistant" : "user");
+            w.WriteString("content", Text(m));
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+    }
+
     /// <summary>Reads the reply.</summary>
     private protected abstract ChatResponse ReadResponse(JsonElement root);
 
@@ -200,16 +215,7 @@ public sealed class OpenAiChatClient : WireChatClient
     {
         w.WriteStartObject();
         w.WriteString("model", options?.ModelId ?? Options.Model);
-        w.WriteStartArray("messages");
-        foreach (var m in messages)
-        {
-            w.WriteStartObject();
-            w.WriteString("role", m.Role == ChatRole.System ? "system" : m.Role == ChatRole.Assistant ? "assistant" : "user");
-            w.WriteString("content", Text(m));
-            w.WriteEndObject();
-        }
-
-        w.WriteEndArray();
+        WriteRoleMessages(w, messages);
         w.WriteNumber("max_tokens", MaxTokens(options));
         w.WriteNumber("temperature", options?.Temperature ?? 0f);
         if (options?.ResponseFormat is ChatResponseFormatJson)
@@ -361,16 +367,7 @@ public sealed class OllamaChatClient : WireChatClient
             w.WriteString("format", "json");
         }
 
-        w.WriteStartArray("messages");
-        foreach (var m in messages)
-        {
-            w.WriteStartObject();
-            w.WriteString("role", m.Role == ChatRole.System ? "system" : m.Role == ChatRole.Assistant ? "assistant" : "user");
-            w.WriteString("content", Text(m));
-            w.WriteEndObject();
-        }
-
-        w.WriteEndArray();
+        WriteRoleMessages(w, messages);
         w.WriteStartObject("options");
         w.WriteNumber("num_predict", MaxTokens(options));
         w.WriteNumber("temperature", options?.Temperature ?? 0f);
