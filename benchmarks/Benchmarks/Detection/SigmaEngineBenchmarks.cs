@@ -113,7 +113,8 @@ public class SigmaEngineBenchmarks
         return Encoding.UTF8.GetBytes(node.ToJsonString(new JsonSerializerOptions { WriteIndented = false }));
     }
 
-    private static string DataRoot()
+    /// <summary>The shared test data folder (MCPSEC_TEST_DATA, or found above the build output).</summary>
+    internal static string DataRoot()
     {
         var env = Environment.GetEnvironmentVariable("MCPSEC_TEST_DATA");
         if (!string.IsNullOrWhiteSpace(env))
