@@ -94,6 +94,27 @@ public abstract partial class StoreContract
     }
 
     [Fact]
+    public async Task Assessments_WithTheSameIdempotencyKey_AreQueuedOncePerTenant()
+    {
+        var t = await NewTenantAsync();
+        var other = await NewTenantAsync();
+        var first = await t.Risk.CreateAssessmentAsync("""{"projects":[]}""", "risk.assess", "mcpsec-step-1", RiskOwner, Ct);
+        var again = await t.Risk.CreateAssessmentAsync("""{"projects":["x"]}""", "risk.assess", "mcpsec-step-1", RiskOwner, Ct);
+        Assert.Equal(first.Id, again.Id);
+        Assert.Equal(first.JobId, again.JobId);
+        Assert.Single(await t.Risk.ListAssessmentsAsync(10, Ct));
+        Assert.Single(await t.ListJobsAsync(10, Ct), j => j.Kind == "risk.assess");
+
+        // Another key, or the same key in another tenant, is another assessment.
+        var second = await t.Risk.CreateAssessmentAsync("""{"projects":[]}""", "risk.assess", "mcpsec-step-2", RiskOwner, Ct);
+        Assert.NotEqual(first.Id, second.Id);
+        var elsewhere = await other.Risk.CreateAssessmentAsync("""{"projects":[]}""", "risk.assess", "mcpsec-step-1", RiskOwner, Ct);
+        Assert.NotEqual(first.Id, elsewhere.Id);
+        Assert.Null(await other.Risk.GetAssessmentAsync(first.Id, Ct));
+        await Assert.ThrowsAsync<ValidationException>(() => t.Risk.CreateAssessmentAsync("{}", "risk.assess", " ", RiskOwner, Ct));
+    }
+
+    [Fact]
     public async Task Snapshots_ReplaceTheirDayAndFeedTrends()
     {
         var t = await NewTenantAsync();

@@ -26,6 +26,12 @@ public interface IRiskStore
     /// <summary>Stores an assessment request and queues its job of <paramref name="jobKind"/> in one transaction.</summary>
     Task<Assessment> CreateAssessmentAsync(string request, string jobKind, Actor actor, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Like <see cref="CreateAssessmentAsync(string, string, Actor, CancellationToken)"/>, but a request with an
+    /// <paramref name="idempotencyKey"/> already used in the tenant returns that earlier assessment and queues nothing.
+    /// </summary>
+    Task<Assessment> CreateAssessmentAsync(string request, string jobKind, string idempotencyKey, Actor actor, CancellationToken cancellationToken);
+
     /// <summary>An assessment by id, or null.</summary>
     Task<Assessment?> GetAssessmentAsync(string id, CancellationToken cancellationToken);
 

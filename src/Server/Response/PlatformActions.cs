@@ -111,6 +111,7 @@ internal sealed class ReportGenerateAction(ReportGenerator generator, TimeProvid
 /// <summary>
 /// <c>assessment.run</c>: requests a risk assessment (projects, business context, LLM) like
 /// <c>POST /api/v1/assessments</c>; with <c>wait: true</c> the step waits for it and outputs the tenant's score.
+/// The step's idempotency key is stored with the assessment, so a retry never queues a second one.
 /// </summary>
 internal sealed class AssessmentRunAction(TimeProvider time) : IPlaybookAction
 {
@@ -146,7 +147,8 @@ internal sealed class AssessmentRunAction(TimeProvider time) : IPlaybookAction
                     ?? throw new ActionFailedException($"project '{p}' was not found in this tenant", false);
             }
 
-            assessment = await context.Tenant.Risk.CreateAssessmentAsync(request.ToJson(), RiskService.AssessJobKind, context.Actor, cancellationToken).ConfigureAwait(false);
+            // A retried step (or a run resumed after a crash) finds the assessment its earlier attempt queued.
+            assessment = await context.Tenant.Risk.CreateAssessmentAsync(request.ToJson(), RiskService.AssessJobKind, context.IdempotencyKey, context.Actor, cancellationToken).ConfigureAwait(false);
         }
         catch (ValidationException ex)
         {

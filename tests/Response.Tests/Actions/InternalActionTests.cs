@@ -201,6 +201,25 @@ public sealed class InternalActionTests
         Assert.Contains("SOC2", assessment.Request, StringComparison.Ordinal);
         Assert.Equal("risk.assess", (await h.Tenant.GetJobAsync(assessment.JobId, Ct))!.Kind);
 
+        // Two attempts of one step (the same idempotency key, as after a crash mid-step) queue one assessment.
+        var action = PlatformActions.Create(new ReportGenerator(new UnavailableReportFeeds(), TimeProvider.System), TimeProvider.System).Single(a => a.Spec.Type == "assessment.run");
+        ActionContext Attempt() => new()
+        {
+            Config = new JsonObject { ["projects"] = new JsonArray("shop") },
+            IdempotencyKey = "mcpsec-retried-step",
+            RunId = run.Id,
+            StepKey = "assess",
+            PlaybookName = "assess",
+            Tenant = h.Tenant,
+            Outbound = h.Engine.Outbound,
+            Actor = Harness.Tester,
+        };
+        var firstAttempt = await action.ExecuteAsync(Attempt(), Ct);
+        var secondAttempt = await action.ExecuteAsync(Attempt(), Ct);
+        Assert.Equal(firstAttempt!["assessment"]!.GetValue<string>(), secondAttempt!["assessment"]!.GetValue<string>());
+        Assert.NotEqual(assessment.Id, firstAttempt["assessment"]!.GetValue<string>());
+        Assert.Equal(2, (await h.Tenant.Risk.ListAssessmentsAsync(10, Ct)).Count);
+
         var missing = await h.RunAsync("""
             name: assess-missing
             steps:

@@ -98,8 +98,30 @@ internal sealed class SqlRiskStore(SqlStore store, string tenant) : IRiskStore
         }, null, cancellationToken);
 
     public Task<Assessment> CreateAssessmentAsync(string request, string jobKind, Actor actor, CancellationToken cancellationToken) =>
+        CreateAssessmentCoreAsync(request, jobKind, null, actor, cancellationToken);
+
+    public Task<Assessment> CreateAssessmentAsync(string request, string jobKind, string idempotencyKey, Actor actor, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(idempotencyKey) || idempotencyKey.Length > 200)
+        {
+            throw new ValidationException("idempotencyKey", "An idempotency key must be 1 to 200 characters.");
+        }
+
+        return CreateAssessmentCoreAsync(request, jobKind, idempotencyKey, actor, cancellationToken);
+    }
+
+    private Task<Assessment> CreateAssessmentCoreAsync(string request, string jobKind, string? idempotencyKey, Actor actor, CancellationToken cancellationToken) =>
         WriteAsync(async (c, tx) =>
         {
+            if (idempotencyKey is not null)
+            {
+                await using var find = Create(c, tx, "SELECT id FROM risk_assessments WHERE tenant_id = @tenant AND idempotency_key = @key", ("@tenant", tenant), ("@key", idempotencyKey));
+                if (await find.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string earlier)
+                {
+                    return (await ReadAssessmentAsync(c, tx, earlier, cancellationToken).ConfigureAwait(false))!;
+                }
+            }
+
             var now = Now;
             var id = Ids.New("asm");
             var jobId = Ids.New("job");
@@ -111,8 +133,8 @@ internal sealed class SqlRiskStore(SqlStore store, string tenant) : IRiskStore
                 await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            await using (var cmd = Create(c, tx, $"INSERT INTO risk_assessments ({AssessmentColumns}) VALUES (@id, @tenant, 0, @req, NULL, NULL, @job, @t, NULL, @by)",
-                ("@id", id), ("@tenant", tenant), ("@req", request), ("@job", jobId), ("@t", Ms(now)), ("@by", actor.ToString())))
+            await using (var cmd = Create(c, tx, $"INSERT INTO risk_assessments ({AssessmentColumns}, idempotency_key) VALUES (@id, @tenant, 0, @req, NULL, NULL, @job, @t, NULL, @by, @key)",
+                ("@id", id), ("@tenant", tenant), ("@req", request), ("@job", jobId), ("@t", Ms(now)), ("@by", actor.ToString()), ("@key", idempotencyKey)))
             {
                 await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
