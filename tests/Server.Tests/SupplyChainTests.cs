@@ -567,6 +567,44 @@ public sealed class AdvisoryDirectoryImportTests
     }
 
     [Fact]
+    public async Task An_oversized_file_stops_a_directory_import_naming_it_before_anything_is_written()
+    {
+        var work = Directory.CreateTempSubdirectory("mcpsec-oversized-");
+        var dataDir = Directory.CreateTempSubdirectory("mcpsec-oversized-data-");
+        try
+        {
+            // Real advisories before and after the oversized file (ordinal order), more than one write batch.
+            foreach (var file in Directory.GetFiles(TestData.Path("vuln", "osv", "go"), "*.json").Order(StringComparer.Ordinal).Take(2500))
+            {
+                File.Copy(file, Path.Combine(work.FullName, Path.GetFileName(file)));
+            }
+
+            var oversized = Path.Combine(work.FullName, "GO-5000-huge.json");
+            await using (var huge = File.Create(oversized))
+            {
+                huge.SetLength((512L << 20) + 1); // sparse: nothing is written to disk
+            }
+
+            await using var store = await Hosting.StoreFactory.OpenAsync(new Hosting.PlatformOptions { DataDir = dataDir.FullName }, TimeProvider.System, Ct);
+            var database = new AdvisoryDatabase(store);
+            var ex = await Assert.ThrowsAsync<Core.ValidationException>(() => database.ImportAsync(work.FullName, null, Ct));
+            Assert.Contains(oversized, ex.Message, StringComparison.Ordinal);
+            Assert.Contains("512 MiB", ex.Message, StringComparison.Ordinal);
+            await foreach (var stored in store.Advisories.ReadAllAsync(Ct))
+            {
+                Assert.Fail($"{stored.Id} was stored by an import that stopped");
+            }
+
+            Assert.Empty(await store.Advisories.ListStatusAsync(Ct));
+        }
+        finally
+        {
+            work.Delete(recursive: true);
+            dataDir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task An_import_rebuilds_the_index_in_memory_exactly_as_a_reload_from_the_store_would()
     {
         var work = Directory.CreateTempSubdirectory("mcpsec-incr-");

@@ -19,6 +19,12 @@ public sealed record AdvisoryImportSummary(int Advisories, int Inserted, int Upd
 public sealed class AdvisoryDatabase(IStore store) : IDisposable
 {
     private const int ParallelChunk = 512;
+
+    /// <summary>Files read and parsed ahead of the writer in a directory import, per chunk.</summary>
+    private const int ImportChunk = 2048;
+
+    /// <summary>Advisories written per store transaction.</summary>
+    private const int WriteBatch = 2048;
     private const long MaxFeedFileBytes = 512L << 20;
 
     /// <summary>Source name of the stored KEV catalogue.</summary>
@@ -220,12 +226,17 @@ public sealed class AdvisoryDatabase(IStore store) : IDisposable
         return EpssImporter.Read(reader, EpssSource);
     }
 
-    /// <summary>Imports a file or directory; each batch is one transaction, so a failed file leaves the earlier state intact.</summary>
+    /// <summary>
+    /// Imports a file or directory. Advisories are written in batches of one transaction each. A file that
+    /// cannot be parsed is reported in the summary (naming the file and the JSON path) and not stored; a file
+    /// over the size limit stops the import before anything is written.
+    /// </summary>
     public async Task<AdvisoryImportSummary> ImportAsync(string path, IProgress<(int Done, int Total)>? progress, CancellationToken cancellationToken)
     {
         var errors = new List<string>();
-        var batch = new List<StoredAdvisory>(1000);
-        var imported = new List<OsvAdvisory>();
+        var batch = new List<StoredAdvisory>(WriteBatch);
+        // Kept only when the index is rebuilt from them afterwards.
+        var imported = RebuildIndexAfterImport ? new List<OsvAdvisory>() : null;
         int advisories = 0, inserted = 0, updated = 0, unchanged = 0, kevEntries = 0, epssScores = 0, nvdRecords = 0;
 
         async Task FlushAsync()
@@ -269,7 +280,7 @@ public sealed class AdvisoryDatabase(IStore store) : IDisposable
                             var record = records[i++];
                             batch.Add(new StoredAdvisory(NvdIdPrefix + record.Advisory.Id, name, record.Advisory.Modified, record.Advisory.Withdrawn, item.GetRawText()));
                             nvdRecords++;
-                            if (batch.Count >= 1000)
+                            if (batch.Count >= WriteBatch)
                             {
                                 await FlushAsync().ConfigureAwait(false);
                             }
@@ -289,10 +300,10 @@ public sealed class AdvisoryDatabase(IStore store) : IDisposable
                 default:
                     {
                         var advisory = OsvImporter.Parse(bytes, name);
-                        imported.Add(advisory);
+                        imported?.Add(advisory);
                         batch.Add(new StoredAdvisory(advisory.Id, name, advisory.Modified, advisory.Withdrawn, Encoding.UTF8.GetString(bytes)));
                         advisories++;
-                        if (batch.Count >= 1000)
+                        if (batch.Count >= WriteBatch)
                         {
                             await FlushAsync().ConfigureAwait(false);
                         }
@@ -316,47 +327,59 @@ public sealed class AdvisoryDatabase(IStore store) : IDisposable
 
         if (Directory.Exists(path))
         {
-            var files = Directory.GetFiles(path, "*", SearchOption.AllDirectories);
-            Array.Sort(files, StringComparer.Ordinal);
+            var files = FeedFiles(path);
 
-            // Files are read and OSV documents parsed on every core, a chunk at a time; the store is then
-            // written in file order on this thread, so batches, errors and progress stay deterministic.
-            var prepared = new PreparedFile[Math.Min(files.Length, ParallelChunk)];
-            for (var start = 0; start < files.Length; start += ParallelChunk)
+            // Files are read and OSV documents parsed (and hashed) on every core, a chunk ahead of the writer:
+            // while one chunk is written to the store in file order on this thread, the next one is being
+            // parsed, so batches, errors and progress stay deterministic.
+            using var readAhead = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            Task<PreparedFile[]>? next = files.Length > 0 ? PrepareChunkAsync(files, 0, readAhead.Token) : null;
+            try
             {
-                var count = Math.Min(ParallelChunk, files.Length - start);
-                Parallel.For(0, count, new ParallelOptions { CancellationToken = cancellationToken }, i => prepared[i] = PreparedFile.Read(files[start + i]));
-                for (var i = 0; i < count; i++)
+                for (var start = 0; start < files.Length; start += ImportChunk)
                 {
-                    var file = prepared[i];
-                    if (file.Fatal is { } fatal)
+                    var prepared = await next!.ConfigureAwait(false);
+                    next = start + ImportChunk < files.Length ? PrepareChunkAsync(files, start + ImportChunk, readAhead.Token) : null;
+                    for (var i = 0; i < prepared.Length; i++)
                     {
-                        System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(fatal);
-                    }
-
-                    if (file.Error is { } error)
-                    {
-                        errors.Add($"{file.Name}: {error.Message}");
-                    }
-                    else if (file.Advisory is { } advisory)
-                    {
-                        imported.Add(advisory);
-                        batch.Add(new StoredAdvisory(advisory.Id, file.Name, advisory.Modified, advisory.Withdrawn, file.Text!));
-                        advisories++;
-                        if (batch.Count >= 1000)
+                        var file = prepared[i];
+                        if (file.Fatal is { } fatal)
                         {
-                            await FlushAsync().ConfigureAwait(false);
+                            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(fatal);
                         }
-                    }
-                    else if (file.Bytes is { } bytes)
-                    {
-                        await TryAddAsync(bytes, file.Name).ConfigureAwait(false);
-                    }
 
-                    progress?.Report((start + i + 1, files.Length));
+                        if (file.Error is { } error)
+                        {
+                            errors.Add($"{file.Name}: {error.Message}");
+                        }
+                        else if (file.Advisory is { } advisory)
+                        {
+                            imported?.Add(advisory);
+                            batch.Add(new StoredAdvisory(advisory.Id, file.Name, advisory.Modified, advisory.Withdrawn, file.Text!) { ContentHash = file.Hash });
+                            advisories++;
+                            if (batch.Count >= WriteBatch)
+                            {
+                                await FlushAsync().ConfigureAwait(false);
+                            }
+                        }
+                        else if (file.Bytes is { } bytes)
+                        {
+                            await TryAddAsync(bytes, file.Name).ConfigureAwait(false);
+                        }
+
+                        progress?.Report((start + i + 1, files.Length));
+                    }
                 }
-
-                Array.Clear(prepared);
+            }
+            finally
+            {
+                if (next is not null)
+                {
+                    // Stopped early (an error, or cancelled): the read-ahead is abandoned, cancelled and waited for,
+                    // so no file is still being read after the import has returned. Its outcome is moot.
+                    await readAhead.CancelAsync().ConfigureAwait(false);
+                    await ((Task)next).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                }
             }
         }
         else if (File.Exists(path) && path.EndsWith(".zip", StringComparison.OrdinalIgnoreCase))
@@ -400,7 +423,7 @@ public sealed class AdvisoryDatabase(IStore store) : IDisposable
             // NVD data is attached across advisories by CVE alias: rebuild from the store.
             await ReloadAsync(cancellationToken).ConfigureAwait(false);
         }
-        else if (RebuildIndexAfterImport && inserted + updated + kevEntries + epssScores > 0)
+        else if (imported is not null && inserted + updated + kevEntries + epssScores > 0)
         {
             await IncorporateAsync(imported, kevEntries > 0, epssScores > 0, cancellationToken).ConfigureAwait(false);
         }
@@ -579,43 +602,96 @@ public sealed class AdvisoryDatabase(IStore store) : IDisposable
     }
 
     /// <summary>
-    /// One file of a directory import, read (and, for an OSV document, parsed) off the writing thread.
+    /// The files of a directory (recursively, ordinal path order). The size of every feed file (<c>*.json</c>,
+    /// <c>*.csv</c>) is checked first: a file over the limit stops the import before anything is read or written.
+    /// </summary>
+    private static string[] FeedFiles(string directory)
+    {
+        var files = new List<string>();
+        var enumeration = new System.IO.Enumeration.FileSystemEnumerable<(string Path, long Length)>(
+            directory, static (ref System.IO.Enumeration.FileSystemEntry e) => (e.ToFullPath(), IsFeedFile(e.FileName) ? e.Length : 0),
+            new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 })
+        {
+            ShouldIncludePredicate = static (ref System.IO.Enumeration.FileSystemEntry e) => !e.IsDirectory,
+        };
+        foreach (var (file, length) in enumeration)
+        {
+            if (length > MaxFeedFileBytes)
+            {
+                throw new ValidationException("path", $"{file}: {length} bytes is larger than the 512 MiB a feed file may have; nothing was imported.");
+            }
+
+            files.Add(file);
+        }
+
+        var sorted = files.ToArray();
+        Array.Sort(sorted, StringComparer.Ordinal);
+        return sorted;
+    }
+
+    private static bool IsFeedFile(ReadOnlySpan<char> name) => name.EndsWith(".json", StringComparison.Ordinal) || name.EndsWith(".csv", StringComparison.Ordinal);
+
+    private static Task<PreparedFile[]> PrepareChunkAsync(string[] files, int start, CancellationToken cancellationToken) => Task.Run(() =>
+    {
+        var prepared = new PreparedFile[Math.Min(ImportChunk, files.Length - start)];
+        Parallel.For(0, prepared.Length, new ParallelOptions { CancellationToken = cancellationToken }, i => prepared[i] = PreparedFile.Read(files[start + i]));
+        return prepared;
+    }, cancellationToken);
+
+    /// <summary>
+    /// One file of a directory import, read (and, for an OSV document, parsed and hashed) off the writing thread.
     /// Other feed kinds (KEV, EPSS, NVD) keep their bytes for the sequential path.
     /// </summary>
-    private readonly record struct PreparedFile(string Name, byte[]? Bytes, OsvAdvisory? Advisory, string? Text, Exception? Error, Exception? Fatal = null)
+    private readonly record struct PreparedFile(string Name, byte[]? Bytes, OsvAdvisory? Advisory, string? Text, byte[]? Hash, Exception? Error, Exception? Fatal = null)
     {
         public static PreparedFile Read(string file)
         {
-            var ext = Path.GetExtension(file);
-            if (ext is not (".json" or ".csv"))
+            if (!IsFeedFile(Path.GetFileName(file.AsSpan())))
             {
-                return new PreparedFile(file, null, null, null, null);
+                return new PreparedFile(file, null, null, null, null, null);
             }
 
+            byte[] bytes;
             try
             {
-                CheckFileSize(file);
+                bytes = ReadFeedFile(file);
             }
             catch (ValidationException ex)
             {
-                // An oversized file stops the whole import, as it does for a single file.
-                return new PreparedFile(file, null, null, null, null, ex);
+                // Grown past the limit since it was listed: stops the import, as an oversized file does.
+                return new PreparedFile(file, null, null, null, null, null, ex);
             }
 
-            var bytes = File.ReadAllBytes(file);
             if (Classify(bytes, file) != "osv")
             {
-                return new PreparedFile(file, bytes, null, null, null);
+                return new PreparedFile(file, bytes, null, null, null, null);
             }
 
             try
             {
-                return new PreparedFile(file, null, OsvImporter.Parse(bytes, file), Encoding.UTF8.GetString(bytes), null);
+                var advisory = OsvImporter.Parse(bytes, file);
+                var text = Encoding.UTF8.GetString(bytes);
+                return new PreparedFile(file, null, advisory, text, StoredAdvisory.HashOf(text), null);
             }
             catch (AdvisoryFormatException ex)
             {
-                return new PreparedFile(file, null, null, null, ex);
+                return new PreparedFile(file, null, null, null, null, ex);
             }
+        }
+
+        /// <summary>Reads a file whose size was checked when listed; one that has grown past the limit since is refused.</summary>
+        private static byte[] ReadFeedFile(string file)
+        {
+            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
+            var length = stream.Length;
+            if (length > MaxFeedFileBytes)
+            {
+                throw new ValidationException("path", $"{file}: {length} bytes is larger than the 512 MiB a feed file may have.");
+            }
+
+            var bytes = new byte[length];
+            stream.ReadExactly(bytes);
+            return bytes;
         }
     }
 
