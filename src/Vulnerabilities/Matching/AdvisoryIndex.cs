@@ -20,6 +20,9 @@ public sealed class AdvisoryIndex
     private const char KeySeparator = '\0';
     private const int MinParallelComponents = 256;
 
+    [ThreadStatic]
+    private static MatchScratch? t_scratch;
+
     private readonly Dictionary<string, Bucket> _byPackage;
     private readonly Dictionary<string, Bucket>.AlternateLookup<ReadOnlySpan<char>> _lookup;
     private readonly AdvisoryInfo[] _advisories;
@@ -117,7 +120,9 @@ public sealed class AdvisoryIndex
                     map[key] = list = [];
                 }
 
-                list.Add(new Entry(i, package.Ecosystem, release, package.Name, scheme, ranges, versions));
+                var entry = new Entry(i, clusterOf[i], package.Ecosystem, release, package.Name, scheme, ranges, versions);
+                entry.NotApplicable = NotApplicableNote(entry, advisory.Id);
+                list.Add(entry);
             }
         }
 
@@ -139,6 +144,14 @@ public sealed class AdvisoryIndex
                 return c != 0 ? c : a.CompareTo(b);
             }));
             byPackage[key] = Bucket.Create(entries);
+        }
+
+        if (kev is not null || epss is not null)
+        {
+            foreach (var cluster in clusters)
+            {
+                cluster.AttachFeeds(kev, epss);
+            }
         }
 
         return new AdvisoryIndex(byPackage, infos, clusters, withdrawn, duplicates, kev, epss);
@@ -242,59 +255,130 @@ public sealed class AdvisoryIndex
 
         // Entries are grouped by cluster and the clusters numbered in id order (see Build), so the
         // matches of one vulnerability are adjacent and findings come out sorted without a sort.
-        List<Finding>? findings = null;
+        // The matched entries and fixes of the current cluster are collected in per-thread buffers; a
+        // finding keeps only what it needs and builds its explanations when they are read.
+        var scratch = t_scratch ??= new MatchScratch();
+        var findings = scratch.Findings;
+        var hits = scratch.Hits;
+        var fixes = scratch.Fixes;
+        findings.Clear();
+        hits.Clear();
+        fixes.Clear();
         List<NotApplicable>? notApplicable = null;
-        var builder = new ClusterBuilder(entries[0].Scheme);
-        foreach (var entry in entries)
+        MatchedComponent? component = null;
+        var cluster = -1;
+        try
         {
-            if (release is not null && entry.Release is not null && !string.Equals(release, entry.Release, StringComparison.OrdinalIgnoreCase))
+            var bounds = bucket.SpanBounds;
+            var spans = bucket.Spans;
+            for (var e = 0; e < entries.Length; e++)
             {
-                continue;
-            }
-
-            var info = _advisories[entry.Advisory];
-            if (!TryExplain(entry, info.Advisory, v, position, out var explanation, out var fixedVersion, out var unevaluable))
-            {
-                if (unevaluable is not null)
+                if (release is not null && entries[e].Release is { } entryRelease && !string.Equals(release, entryRelease, StringComparison.OrdinalIgnoreCase))
                 {
-                    (notApplicable ??= []).Add(new NotApplicable(info.Advisory.Id, unevaluable));
+                    continue;
                 }
 
-                continue;
-            }
-
-            if (builder.Cluster != info.Cluster)
-            {
-                if (builder.Cluster >= 0)
+                // Most entries are decided by scanning their affected spans on the version line (integers, one
+                // array per package); an entry with a range compared as strings takes the general path.
+                var hit = false;
+                string[]? fix = null;
+                var from = bounds[2 * e];
+                if (from >= 0)
                 {
-                    (findings ??= []).Add(ToFinding(builder, canonical, name, version));
+                    var to = bounds[(2 * e) + 1];
+                    for (var x = from; x < to; x += 2)
+                    {
+                        if (position >= spans[x] && position < spans[x + 1])
+                        {
+                            hit = true;
+                            fix = bucket.SpanFixes[x >> 1];
+                            break;
+                        }
+                    }
+
+                    if (!hit && from == to && entries[e].NotApplicable is { } never)
+                    {
+                        (notApplicable ??= []).Add(never);
+                    }
+                }
+                else
+                {
+                    var entry = entries[e];
+                    hit = Evaluate(entry, _advisories[entry.Advisory].Advisory, v, position, explain: false, out _, out fix);
+                    if (!hit && entry.NotApplicable is { } na)
+                    {
+                        (notApplicable ??= []).Add(na);
+                    }
                 }
 
-                builder.Reset(info.Cluster);
+                if (!hit)
+                {
+                    continue;
+                }
+
+                var matched = entries[e];
+                if (cluster != matched.Cluster)
+                {
+                    if (cluster >= 0)
+                    {
+                        component ??= new MatchedComponent(this, canonical, name, version, v, position);
+                        findings.Add(ToFinding(component, cluster, hits, fixes, entries[0].Scheme));
+                    }
+
+                    cluster = matched.Cluster;
+                    hits.Clear();
+                    fixes.Clear();
+                }
+
+                hits.Add(matched);
+                if (fix is not null && !ContainsFix(fixes, fix[0]))
+                {
+                    fixes.Add(fix);
+                }
             }
 
-            builder.Add(entry.Advisory, explanation, fixedVersion);
-        }
+            if (cluster >= 0)
+            {
+                component ??= new MatchedComponent(this, canonical, name, version, v, position);
+                findings.Add(ToFinding(component, cluster, hits, fixes, entries[0].Scheme));
+            }
 
-        if (builder.Cluster >= 0)
+            if (findings.Count == 0)
+            {
+                return notApplicable is null ? MatchResult.Empty : new MatchResult([], notApplicable);
+            }
+
+            return new MatchResult(findings.ToArray(), notApplicable ?? (IReadOnlyList<NotApplicable>)[]);
+        }
+        finally
         {
-            (findings ??= []).Add(ToFinding(builder, canonical, name, version));
+            findings.Clear();
+            hits.Clear();
+            fixes.Clear();
         }
-
-        if (findings is null)
-        {
-            return notApplicable is null ? MatchResult.Empty : new MatchResult([], notApplicable);
-        }
-
-        return new MatchResult(findings, notApplicable ?? (IReadOnlyList<NotApplicable>)[]);
     }
 
-    private static bool TryExplain(Entry entry, OsvAdvisory advisory, string version, int position, out MatchExplanation explanation, out string? fixedVersion, out string? unevaluable)
+    private static bool ContainsFix(List<string[]> fixes, string version)
     {
-        explanation = null!;
-        fixedVersion = null;
-        unevaluable = null;
-        var evaluable = entry.VersionPositions.Length > 0;
+        foreach (var f in fixes)
+        {
+            if (string.Equals(f[0], version, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Whether an entry affects the version, and its fix as a one-element list shared with the range. With
+    /// <paramref name="explain"/> the explanation is built too; a finding does so when its explanations are read.
+    /// </summary>
+    private static bool Evaluate(Entry entry, OsvAdvisory advisory, string version, int position, bool explain, out MatchExplanation? explanation, out string[]? fix)
+    {
+        explanation = null;
+        fix = null;
         var git = false;
         foreach (var range in entry.Ranges)
         {
@@ -304,16 +388,20 @@ public sealed class AdvisoryIndex
                 continue;
             }
 
-            evaluable = true;
             string introduced;
-            OsvEvent? closedBy;
+            int closedAt;
             var inside = range.Positions is null
-                ? range.Includes(version, out introduced, out closedBy)
-                : range.IncludesAt(position, out introduced, out closedBy);
+                ? range.Includes(version, out introduced, out closedAt)
+                : range.IncludesAt(position, out introduced, out closedAt);
             if (inside)
             {
-                fixedVersion = closedBy is { Kind: OsvEventKind.Fixed } ? closedBy.Version : null;
-                explanation = new MatchExplanation(advisory.Id, advisory.Source, entry.Ecosystem, entry.PackageName, version, MatchReason.Range, range.Type, introduced, closedBy, range.Comparer.Name, git);
+                fix = closedAt >= 0 ? range.FixedLists[closedAt] : null;
+                if (explain)
+                {
+                    explanation = new MatchExplanation(advisory.Id, advisory.Source, entry.Ecosystem, entry.PackageName, version, MatchReason.Range, range.Type, introduced,
+                        closedAt >= 0 ? range.Events[closedAt] : null, range.Comparer.Name, git);
+                }
+
                 return true;
             }
         }
@@ -321,19 +409,38 @@ public sealed class AdvisoryIndex
         // Only an exact position (odd) can be a listed version.
         if ((position & 1) == 1 && Array.BinarySearch(entry.VersionPositions, position) >= 0)
         {
-            fixedVersion = FirstFixAbove(entry, version, position);
-            explanation = new MatchExplanation(advisory.Id, advisory.Source, entry.Ecosystem, entry.PackageName, version, MatchReason.ExplicitVersion, null, null, null, entry.Scheme.Name, git || HasGit(entry));
+            fix = FirstFixAbove(entry, version, position);
+            if (explain)
+            {
+                explanation = new MatchExplanation(advisory.Id, advisory.Source, entry.Ecosystem, entry.PackageName, version, MatchReason.ExplicitVersion, null, null, null, entry.Scheme.Name,
+                    git || HasGit(entry));
+            }
+
             return true;
         }
 
-        if (!evaluable)
+        return false;
+    }
+
+    /// <summary>The note for an entry that can never be evaluated against a version (no SEMVER or ECOSYSTEM range, no versions); null otherwise.</summary>
+    private static NotApplicable? NotApplicableNote(Entry entry, string advisoryId)
+    {
+        if (entry.Versions.Length > 0)
         {
-            unevaluable = git
-                ? "only GIT ranges (commit hashes), which cannot be compared with a package version"
-                : "no SEMVER or ECOSYSTEM range and no affected versions";
+            return null;
         }
 
-        return false;
+        foreach (var range in entry.Ranges)
+        {
+            if (range.Type is not (OsvRangeType.Git or OsvRangeType.Unknown))
+            {
+                return null;
+            }
+        }
+
+        return new NotApplicable(advisoryId, HasGit(entry)
+            ? "only GIT ranges (commit hashes), which cannot be compared with a package version"
+            : "no SEMVER or ECOSYSTEM range and no affected versions");
     }
 
     private static bool HasGit(Entry entry)
@@ -349,7 +456,7 @@ public sealed class AdvisoryIndex
         return false;
     }
 
-    private static string? FirstFixAbove(Entry entry, string version, int position)
+    private static string[]? FirstFixAbove(Entry entry, string version, int position)
     {
         foreach (var range in entry.Ranges)
         {
@@ -358,45 +465,111 @@ public sealed class AdvisoryIndex
                 continue;
             }
 
-            if (range.Positions is not null)
+            var fix = range.Positions is not null ? range.FirstFixAbove(position) : range.FirstFixAbove(version);
+            if (fix >= 0)
             {
-                if (range.FirstFixAbove(position) is { } fix)
-                {
-                    return fix;
-                }
-
-                continue;
-            }
-
-            foreach (var e in range.Events)
-            {
-                if (e.Kind == OsvEventKind.Fixed && range.Comparer.Compare(e.Version, version) > 0)
-                {
-                    return e.Version;
-                }
+                return range.FixedLists[fix];
             }
         }
 
         return null;
     }
 
-    private Finding ToFinding(ClusterBuilder builder, string ecosystem, string name, string version)
+    /// <summary>The explanations of a finding's matched entries (<see cref="Finding.Explanations"/>), evaluated again as the match did.</summary>
+    internal IReadOnlyList<MatchExplanation> Explain(MatchedComponent component, object hits)
     {
-        var cluster = _clusters[builder.Cluster];
-        var count = builder.AdvisoryCount;
-        var ids = count == 1 ? _advisories[builder.AdvisoryAt(0)].IdArray : new string[count];
+        if (hits is Entry single)
+        {
+            return [ExplainOne(single)];
+        }
+
+        var entries = (Entry[])hits;
+        var explanations = new MatchExplanation[entries.Length];
+        for (var i = 0; i < entries.Length; i++)
+        {
+            explanations[i] = ExplainOne(entries[i]);
+        }
+
+        return explanations;
+
+        MatchExplanation ExplainOne(Entry entry) =>
+            Evaluate(entry, _advisories[entry.Advisory].Advisory, component.NormalizedVersion, component.Position, explain: true, out var explanation, out _)
+                ? explanation!
+                : throw new InvalidOperationException($"{_advisories[entry.Advisory].Advisory.Id} matched {component.Name} {component.Version} but no longer explains it.");
+    }
+
+    private Finding ToFinding(MatchedComponent component, int clusterIndex, List<Entry> hits, List<string[]> fixes, IVersionComparer scheme)
+    {
+        Facts facts;
+        object matched;
+        if (hits.Count == 1)
+        {
+            facts = _advisories[hits[0].Advisory].Facts;
+            matched = hits[0];
+        }
+        else
+        {
+            matched = hits.ToArray();
+            facts = MergedFacts(hits);
+        }
+
+        IReadOnlyList<string> fixedVersions;
+        if (fixes.Count == 0)
+        {
+            fixedVersions = [];
+        }
+        else if (fixes.Count == 1)
+        {
+            fixedVersions = fixes[0];
+        }
+        else
+        {
+            var versions = new string[fixes.Count];
+            for (var i = 0; i < versions.Length; i++)
+            {
+                versions[i] = fixes[i][0];
+            }
+
+            Array.Sort(versions, scheme);
+            fixedVersions = versions;
+        }
+
+        return new Finding(component, _clusters[clusterIndex], facts, fixedVersions, matched);
+    }
+
+    /// <summary>The facts of a finding made by several entries: each advisory once (in match order), the first summary, the best CVSS.</summary>
+    private Facts MergedFacts(List<Entry> hits)
+    {
+        var first = hits[0].Advisory;
+        var distinct = 1;
+        for (var i = 1; i < hits.Count; i++)
+        {
+            if (hits[i].Advisory != first && IndexOfAdvisory(hits, i) == i)
+            {
+                distinct++;
+            }
+        }
+
+        if (distinct == 1)
+        {
+            return _advisories[first].Facts;
+        }
+
+        var ids = new string[distinct];
         string? summary = null;
         CvssScore? best = null;
         string? dbSeverity = null;
-        for (var i = 0; i < ids.Length; i++)
+        var n = 0;
+        for (var i = 0; i < hits.Count; i++)
         {
-            var info = _advisories[builder.AdvisoryAt(i)];
-            if (count > 1)
+            if (IndexOfAdvisory(hits, i) != i)
             {
-                ids[i] = info.Advisory.Id;
+                continue;
             }
 
-            summary ??= string.IsNullOrWhiteSpace(info.Advisory.Summary) ? null : info.Advisory.Summary;
+            var info = _advisories[hits[i].Advisory];
+            ids[n++] = info.Advisory.Id;
+            summary ??= info.Facts.Summary;
             if (info.Cvss is not null && (best is null || IsBetter(info.Cvss, best)))
             {
                 best = info.Cvss;
@@ -405,34 +578,21 @@ public sealed class AdvisoryIndex
             dbSeverity ??= info.DatabaseSeverity;
         }
 
-        var fixedVersions = builder.FixedVersions();
-        KevEntry? kev = null;
-        EpssScore? epss = null;
-        foreach (var cve in cluster.CveIds)
-        {
-            kev ??= _kev?.Find(cve);
-            if (_epss is not null && _epss.TryFind(cve, out var score) && (epss is null || score.Probability > epss.Value.Probability))
-            {
-                epss = score;
-            }
-        }
+        return new Facts(ids, summary, best, best?.Severity ?? dbSeverity ?? "Unknown");
 
-        return new Finding
+        // The first position at which hit i's advisory appears.
+        static int IndexOfAdvisory(List<Entry> hits, int i)
         {
-            VulnerabilityId = cluster.PreferredId,
-            Aliases = cluster.Ids,
-            AdvisoryIds = ids,
-            Ecosystem = ecosystem,
-            PackageName = name,
-            Version = version,
-            Summary = summary,
-            Cvss = best,
-            Severity = best?.Severity ?? dbSeverity ?? "Unknown",
-            FixedVersions = fixedVersions,
-            Explanations = builder.ExplanationList(),
-            Kev = kev,
-            Epss = epss,
-        };
+            for (var j = 0; j < i; j++)
+            {
+                if (hits[j].Advisory == hits[i].Advisory)
+                {
+                    return j;
+                }
+            }
+
+            return i;
+        }
     }
 
     private static bool IsBetter(CvssScore candidate, CvssScore current)
@@ -596,16 +756,60 @@ public sealed class AdvisoryIndex
 
     private sealed record AdvisoryInfo(OsvAdvisory Advisory, int Cluster, CvssScore? Cvss, string? DatabaseSeverity)
     {
-        /// <summary>The advisory id as a one-element list, shared by every finding that only this advisory explains.</summary>
-        public string[] IdArray { get; } = [Advisory.Id];
+        /// <summary>The facts of a finding that only this advisory explains, shared by every such finding.</summary>
+        public Facts Facts { get; } = new([Advisory.Id], string.IsNullOrWhiteSpace(Advisory.Summary) ? null : Advisory.Summary, Cvss, Cvss?.Severity ?? DatabaseSeverity ?? "Unknown");
     }
 
-    private sealed record Cluster(string PreferredId, string[] Ids, string[] CveIds);
+    /// <summary>A vulnerability: advisories linked by ids and aliases, with the KEV entry and EPSS score of its CVE ids.</summary>
+    internal sealed class Cluster(string preferredId, string[] ids, string[] cveIds)
+    {
+        public string PreferredId { get; } = preferredId;
 
-    private sealed record Entry(int Advisory, string Ecosystem, string? Release, string PackageName, IVersionComparer Scheme, CompiledRange[] Ranges, string[] Versions)
+        public string[] Ids { get; } = ids;
+
+        public string[] CveIds { get; } = cveIds;
+
+        public KevEntry? Kev { get; private set; }
+
+        public EpssScore? Epss { get; private set; }
+
+        /// <summary>Looks the CVE ids up once, when the index is built: the first KEV entry, the highest EPSS score.</summary>
+        public void AttachFeeds(KevCatalog? kev, EpssScores? epss)
+        {
+            foreach (var cve in CveIds)
+            {
+                Kev ??= kev?.Find(cve);
+                if (epss is not null && epss.TryFind(cve, out var score) && (Epss is null || score.Probability > Epss.Value.Probability))
+                {
+                    Epss = score;
+                }
+            }
+        }
+    }
+
+    /// <summary>What a finding reports about its advisories.</summary>
+    internal sealed record Facts(string[] AdvisoryIds, string? Summary, CvssScore? Cvss, string Severity);
+
+    /// <summary>The component of a match, shared by its findings: as queried, and its version as compared.</summary>
+    internal sealed record MatchedComponent(AdvisoryIndex Index, string Ecosystem, string Name, string Version, string NormalizedVersion, int Position);
+
+    internal sealed record Entry(int Advisory, int Cluster, string Ecosystem, string? Release, string PackageName, IVersionComparer Scheme, CompiledRange[] Ranges, string[] Versions)
     {
         /// <summary>Sorted positions of <see cref="Versions"/> on the bucket's ranked version line.</summary>
         public int[] VersionPositions { get; set; } = [];
+
+        /// <summary>The not-applicable note when this entry can never be evaluated, made once when the index is built.</summary>
+        public NotApplicable? NotApplicable { get; set; }
+    }
+
+    /// <summary>Per-thread buffers of a match, reused by every component matched on the thread.</summary>
+    private sealed class MatchScratch
+    {
+        public List<Finding> Findings { get; } = [];
+
+        public List<Entry> Hits { get; } = [];
+
+        public List<string[]> Fixes { get; } = [];
     }
 
     /// <summary>
@@ -616,14 +820,33 @@ public sealed class AdvisoryIndex
     /// </summary>
     private sealed class Bucket
     {
-        private Bucket(Entry[] entries, string[] points, IVersionComparer scheme)
+        private Bucket(Entry[] entries, string[] points, IVersionComparer scheme, int[] spanBounds, int[] spans, string[]?[] spanFixes)
         {
             Entries = entries;
             Points = points;
             Scheme = scheme;
+            SpanBounds = spanBounds;
+            Spans = spans;
+            SpanFixes = spanFixes;
         }
 
         public Entry[] Entries { get; }
+
+        /// <summary>
+        /// For entry e, <c>[2e]</c> and <c>[2e + 1]</c> delimit its spans in <see cref="Spans"/>; <c>[2e]</c> is -1 when the
+        /// entry has a range compared as strings (not placed on the line) and is evaluated the general way.
+        /// </summary>
+        public int[] SpanBounds { get; }
+
+        /// <summary>
+        /// Affected spans on the version line, as pairs (from inclusive, to exclusive), each entry's in the order the
+        /// general evaluation tries them: its ranges in document order, then its listed versions. The first span that
+        /// holds a position decides, as the first range that includes the version does.
+        /// </summary>
+        public int[] Spans { get; }
+
+        /// <summary>The fix of each span (<see cref="CompiledRange.FixedLists"/>), or null; index = span start / 2.</summary>
+        public string[]?[] SpanFixes { get; }
 
         /// <summary>One representative version per rank, ascending.</summary>
         private string[] Points { get; }
@@ -692,7 +915,100 @@ public sealed class AdvisoryIndex
                 }
             }
 
-            return new Bucket(entries, [.. points], scheme);
+            var bounds = new int[entries.Length * 2];
+            var spans = new List<int>();
+            var spanFixes = new List<string[]?>();
+            for (var e = 0; e < entries.Length; e++)
+            {
+                var start = spans.Count;
+                if (AddSpans(entries[e], spans, spanFixes))
+                {
+                    bounds[2 * e] = start;
+                    bounds[(2 * e) + 1] = spans.Count;
+                }
+                else
+                {
+                    spans.RemoveRange(start, spans.Count - start);
+                    spanFixes.RemoveRange(start / 2, spanFixes.Count - (start / 2));
+                    bounds[2 * e] = -1;
+                    bounds[(2 * e) + 1] = -1;
+                }
+            }
+
+            return new Bucket(entries, [.. points], scheme, bounds, [.. spans], [.. spanFixes]);
+        }
+
+        /// <summary>
+        /// The affected spans of an entry whose ranges are all on the line: each range's walk (see
+        /// <see cref="CompiledRange.IncludesAt"/>) is constant between consecutive event positions (and the position
+        /// after each, for <c>last_affected</c>, and limits), so it is evaluated once per such stretch. False when a
+        /// range is compared as strings.
+        /// </summary>
+        private static bool AddSpans(Entry entry, List<int> spans, List<string[]?> fixes)
+        {
+            var cuts = new List<int>();
+            foreach (var range in entry.Ranges)
+            {
+                if (range.Type is OsvRangeType.Git or OsvRangeType.Unknown)
+                {
+                    continue;
+                }
+
+                if (range.Positions is not { } positions)
+                {
+                    return false;
+                }
+
+                cuts.Clear();
+                cuts.Add(int.MinValue);
+                foreach (var p in positions)
+                {
+                    if (p != int.MinValue)
+                    {
+                        cuts.Add(p);
+                        cuts.Add(p + 1);
+                    }
+                }
+
+                cuts.AddRange(range.LimitPositionsOrEmpty);
+                cuts.Sort();
+                var rangeStart = spans.Count;
+                for (var k = 0; k < cuts.Count; k++)
+                {
+                    if ((k > 0 && cuts[k] == cuts[k - 1]) || !range.IncludesAt(cuts[k], out _, out var closedAt))
+                    {
+                        continue;
+                    }
+
+                    var next = k + 1;
+                    while (next < cuts.Count && cuts[next] == cuts[k])
+                    {
+                        next++;
+                    }
+
+                    var to = next < cuts.Count ? cuts[next] : int.MaxValue;
+                    var fix = closedAt >= 0 ? range.FixedLists[closedAt] : null;
+                    if (spans.Count > rangeStart && spans[^1] == cuts[k] && ReferenceEquals(fixes[^1], fix))
+                    {
+                        spans[^1] = to;
+                    }
+                    else
+                    {
+                        spans.Add(cuts[k]);
+                        spans.Add(to);
+                        fixes.Add(fix);
+                    }
+                }
+            }
+
+            foreach (var p in entry.VersionPositions)
+            {
+                spans.Add(p);
+                spans.Add(p + 1);
+                fixes.Add(FirstFixAbove(entry, string.Empty, p));
+            }
+
+            return true;
         }
 
         /// <summary>Places a version on the line: 2 × rank + 1 when it equals a known version, else 2 × (rank of the next one).</summary>
@@ -713,80 +1029,6 @@ public sealed class AdvisoryIndex
             }
 
             return lo < Points.Length && Scheme.Compare(Points[lo], version) == 0 ? (2 * lo) + 1 : 2 * lo;
-        }
-    }
-
-    /// <summary>
-    /// Collects the matches of one cluster at a time; one builder is reused for every cluster of a match,
-    /// and lists are made only when a cluster matches more than once.
-    /// </summary>
-    private sealed class ClusterBuilder(IVersionComparer scheme)
-    {
-        private int _firstAdvisory = -1;
-        private MatchExplanation? _firstExplanation;
-        private string? _firstFixed;
-        private List<int>? _advisories;
-        private List<MatchExplanation>? _explanations;
-        private List<string>? _fixed;
-
-        /// <summary>The cluster being collected; -1 before the first.</summary>
-        public int Cluster { get; private set; } = -1;
-
-        public void Reset(int cluster)
-        {
-            Cluster = cluster;
-            _firstAdvisory = -1;
-            _firstExplanation = null;
-            _firstFixed = null;
-            _advisories = null;
-            _explanations = null;
-            _fixed = null;
-        }
-
-        public int AdvisoryCount => _advisories?.Count ?? 1;
-
-        public int AdvisoryAt(int i) => _advisories is null ? _firstAdvisory : _advisories[i];
-
-        public void Add(int advisory, MatchExplanation explanation, string? fixedVersion)
-        {
-            if (_firstExplanation is null)
-            {
-                _firstAdvisory = advisory;
-                _firstExplanation = explanation;
-                _firstFixed = fixedVersion;
-                return;
-            }
-
-            _advisories ??= [_firstAdvisory];
-            if (!_advisories.Contains(advisory))
-            {
-                _advisories.Add(advisory);
-            }
-
-            (_explanations ??= [_firstExplanation]).Add(explanation);
-            if (fixedVersion is not null)
-            {
-                _fixed ??= _firstFixed is null ? [] : [_firstFixed];
-                if (!_fixed.Contains(fixedVersion))
-                {
-                    _fixed.Add(fixedVersion);
-                }
-            }
-        }
-
-        /// <summary>The explanations collected; the caller owns the list (the builder forgets it on reset).</summary>
-        public IReadOnlyList<MatchExplanation> ExplanationList() => _explanations ?? (IReadOnlyList<MatchExplanation>)[_firstExplanation!];
-
-        /// <summary>The fixed versions, oldest first; the caller owns the list.</summary>
-        public IReadOnlyList<string> FixedVersions()
-        {
-            if (_fixed is not null)
-            {
-                _fixed.Sort(scheme);
-                return _fixed;
-            }
-
-            return _firstFixed is null ? [] : [_firstFixed];
         }
     }
 }

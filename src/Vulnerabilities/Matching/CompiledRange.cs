@@ -18,7 +18,21 @@ internal sealed class CompiledRange
         Comparer = comparer;
         Events = events;
         Limits = limits;
+        FixedLists = new string[]?[events.Length];
+        for (var i = 0; i < events.Length; i++)
+        {
+            if (events[i].Kind == OsvEventKind.Fixed)
+            {
+                FixedLists[i] = [events[i].Version];
+            }
+        }
     }
+
+    /// <summary>
+    /// For each <c>fixed</c> event, its version as a one-element list, shared by every finding whose only fix it
+    /// is (so a match allocates no list for it); null for the other events.
+    /// </summary>
+    public string[]?[] FixedLists { get; }
 
     public OsvRangeType Type { get; }
 
@@ -38,6 +52,9 @@ internal sealed class CompiledRange
     public int[]? Positions { get; private set; }
 
     private int[]? LimitPositions { get; set; }
+
+    /// <summary>Positions of <see cref="Limits"/> on the ranked line; empty before <see cref="Rank"/>.</summary>
+    public int[] LimitPositionsOrEmpty => LimitPositions ?? [];
 
     /// <summary>Places the events on the package's ranked version line so matching compares integers.</summary>
     public void Rank(Func<string, int> positionOf)
@@ -62,11 +79,11 @@ internal sealed class CompiledRange
     /// Whether the version at <paramref name="position"/> on the ranked line is inside the range: the
     /// same walk as <see cref="Includes"/>, with integer comparisons.
     /// </summary>
-    public bool IncludesAt(int position, out string introduced, out OsvEvent? closedBy)
+    public bool IncludesAt(int position, out string introduced, out int closedAt)
     {
         var positions = Positions!;
         introduced = string.Empty;
-        closedBy = null;
+        closedAt = -1;
         var affected = false;
         var opened = -1;
         for (var i = 0; i < positions.Length; i++)
@@ -113,23 +130,37 @@ internal sealed class CompiledRange
         }
 
         introduced = Events[opened].Version;
-        closedBy = ClosingEvent(opened);
+        closedAt = ClosingIndex(opened);
         return true;
     }
 
-    /// <summary>The first fixed version above <paramref name="position"/>, or null.</summary>
-    public string? FirstFixAbove(int position)
+    /// <summary>The index of the first <c>fixed</c> event above <paramref name="position"/>, or -1.</summary>
+    public int FirstFixAbove(int position)
     {
         var positions = Positions!;
         for (var i = 0; i < positions.Length; i++)
         {
             if (Events[i].Kind == OsvEventKind.Fixed && positions[i] > position)
             {
-                return Events[i].Version;
+                return i;
             }
         }
 
-        return null;
+        return -1;
+    }
+
+    /// <summary>The index of the first <c>fixed</c> event above <paramref name="version"/> compared as strings of the scheme, or -1.</summary>
+    public int FirstFixAbove(string version)
+    {
+        for (var i = 0; i < Events.Length; i++)
+        {
+            if (Events[i].Kind == OsvEventKind.Fixed && Comparer.Compare(Events[i].Version, version) > 0)
+            {
+                return i;
+            }
+        }
+
+        return -1;
     }
 
     public static CompiledRange Create(OsvRange range, IVersionComparer comparer)
@@ -184,10 +215,10 @@ internal sealed class CompiledRange
     }
 
     /// <summary>Whether <paramref name="version"/> is inside the range; on success gives the opening and closing events.</summary>
-    public bool Includes(string version, out string introduced, out OsvEvent? closedBy)
+    public bool Includes(string version, out string introduced, out int closedAt)
     {
         introduced = string.Empty;
-        closedBy = null;
+        closedAt = -1;
         var affected = false;
         var opened = -1;
         for (var i = 0; i < Events.Length; i++)
@@ -236,21 +267,21 @@ internal sealed class CompiledRange
         }
 
         introduced = Events[opened].Version;
-        closedBy = ClosingEvent(opened);
+        closedAt = ClosingIndex(opened);
         return true;
     }
 
-    private OsvEvent? ClosingEvent(int opened)
+    private int ClosingIndex(int opened)
     {
         for (var i = opened + 1; i < Events.Length; i++)
         {
             if (Events[i].Kind is OsvEventKind.Fixed or OsvEventKind.LastAffected)
             {
-                return Events[i];
+                return i;
             }
         }
 
-        return null;
+        return -1;
     }
 
     private static bool IsZero(OsvEvent e) => e.Kind == OsvEventKind.Introduced && e.Version == "0";

@@ -39,46 +39,78 @@ public sealed record MatchExplanation(
 /// One vulnerability affecting one component. Advisories linked by aliases (CVE, GHSA, PYSEC, GO…)
 /// are merged into one finding.
 /// </summary>
+/// <remarks>
+/// A finding is compact: the component, the vulnerability (ids, KEV, EPSS) and the facts of a finding made by a
+/// single advisory are shared with the index and the component's other findings, and the explanations are
+/// built when first read (the same ones the match decided on, by evaluating the matched entries again).
+/// </remarks>
 public sealed class Finding
 {
+    private readonly AdvisoryIndex.MatchedComponent _component;
+    private readonly AdvisoryIndex.Cluster _cluster;
+    private readonly AdvisoryIndex.Facts _facts;
+    private readonly object _hits;
+    private IReadOnlyList<MatchExplanation>? _explanations;
+
+    internal Finding(AdvisoryIndex.MatchedComponent component, AdvisoryIndex.Cluster cluster, AdvisoryIndex.Facts facts, IReadOnlyList<string> fixedVersions, object hits)
+    {
+        _component = component;
+        _cluster = cluster;
+        _facts = facts;
+        FixedVersions = fixedVersions;
+        _hits = hits;
+    }
+
     /// <summary>The preferred id of the vulnerability: a CVE id when there is one, else GHSA, else the first advisory id.</summary>
-    public required string VulnerabilityId { get; init; }
+    public string VulnerabilityId => _cluster.PreferredId;
 
     /// <summary>Every id known for the vulnerability (advisory ids and their aliases), ordinal order.</summary>
-    public required IReadOnlyList<string> Aliases { get; init; }
+    public IReadOnlyList<string> Aliases => _cluster.Ids;
 
     /// <summary>The ids of the advisories that matched this component.</summary>
-    public required IReadOnlyList<string> AdvisoryIds { get; init; }
+    public IReadOnlyList<string> AdvisoryIds => _facts.AdvisoryIds;
 
     /// <summary>The component's ecosystem (canonical OSV name).</summary>
-    public required string Ecosystem { get; init; }
+    public string Ecosystem => _component.Ecosystem;
 
     /// <summary>The component's package name as queried.</summary>
-    public required string PackageName { get; init; }
+    public string PackageName => _component.Name;
 
     /// <summary>The component's version as queried.</summary>
-    public required string Version { get; init; }
+    public string Version => _component.Version;
 
     /// <summary>The first non-empty summary of the matched advisories.</summary>
-    public string? Summary { get; init; }
+    public string? Summary => _facts.Summary;
 
     /// <summary>The CVSS score of the best vector available (newest CVSS version, then highest score); null when none.</summary>
-    public CvssScore? Cvss { get; init; }
+    public CvssScore? Cvss => _facts.Cvss;
 
     /// <summary>None, Low, Medium, High or Critical from CVSS or the advisory's database-specific severity; Unknown otherwise.</summary>
-    public required string Severity { get; init; }
+    public string Severity => _facts.Severity;
 
     /// <summary>Versions that fix the matched ranges, ordered oldest first by the ecosystem's scheme.</summary>
-    public required IReadOnlyList<string> FixedVersions { get; init; }
+    public IReadOnlyList<string> FixedVersions { get; }
 
-    /// <summary>One explanation per matched advisory and affected entry.</summary>
-    public required IReadOnlyList<MatchExplanation> Explanations { get; init; }
+    /// <summary>One explanation per matched advisory and affected entry, in match order; built on first read.</summary>
+    public IReadOnlyList<MatchExplanation> Explanations
+    {
+        get
+        {
+            if (Volatile.Read(ref _explanations) is { } built)
+            {
+                return built;
+            }
+
+            var explanations = _component.Index.Explain(_component, _hits);
+            return Interlocked.CompareExchange(ref _explanations, explanations, null) ?? explanations;
+        }
+    }
 
     /// <summary>The CISA KEV entry of any CVE alias; null when none is known to be exploited.</summary>
-    public KevEntry? Kev { get; init; }
+    public KevEntry? Kev => _cluster.Kev;
 
     /// <summary>The highest EPSS score of the CVE aliases; null when none is scored.</summary>
-    public EpssScore? Epss { get; init; }
+    public EpssScore? Epss => _cluster.Epss;
 }
 
 /// <summary>An advisory for the component that could not be evaluated, and why.</summary>

@@ -430,7 +430,8 @@ public sealed class AdvisoryIndexTests
         for (var i = 0; i < queries.Count; i++)
         {
             var one = Index.Value.Match(queries[i].Ecosystem!, queries[i].Name!, queries[i].Version!);
-            Assert.Equal(one.Findings.Select(f => f.VulnerabilityId), all[i].Findings.Select(f => f.VulnerabilityId));
+            Assert.Equal(one.Findings.Select(Describe), all[i].Findings.Select(Describe));
+            Assert.Equal(one.NotApplicable, all[i].NotApplicable);
             for (var f = 1; f < one.Findings.Count; f++)
             {
                 several++;
@@ -449,6 +450,11 @@ public sealed class AdvisoryIndexTests
 
         Assert.True(several > 100, $"{several} components with more than one finding");
     }
+
+    /// <summary>Everything a finding reports, explanations included, as one comparable string.</summary>
+    private static string Describe(Finding f) => string.Join(" | ",
+        f.VulnerabilityId, string.Join(',', f.Aliases), string.Join(',', f.AdvisoryIds), f.Ecosystem, f.PackageName, f.Version, f.Summary,
+        f.Cvss?.Vector, f.Severity, string.Join(',', f.FixedVersions), string.Join(" / ", f.Explanations.Select(e => e.Text + " " + e)), f.Kev?.CveId, f.Epss?.CveId);
 
     private static bool InAnyInterval(IReadOnlyList<OsvEvent> events, string version, IVersionComparer comparer)
     {
