@@ -21,7 +21,7 @@ public sealed class AdvisoryIndex
     private const int MinParallelComponents = 256;
 
     [ThreadStatic]
-    private static MatchScratch? t_scratch;
+    private static MatchScratch? _scratch;
 
     private readonly Dictionary<string, Bucket> _byPackage;
     private readonly Dictionary<string, Bucket>.AlternateLookup<ReadOnlySpan<char>> _lookup;
@@ -257,7 +257,7 @@ public sealed class AdvisoryIndex
         // matches of one vulnerability are adjacent and findings come out sorted without a sort.
         // The matched entries and fixes of the current cluster are collected in per-thread buffers; a
         // finding keeps only what it needs and builds its explanations when they are read.
-        var scratch = t_scratch ??= new MatchScratch();
+        var scratch = _scratch ??= new MatchScratch();
         var findings = scratch.Findings;
         var hits = scratch.Hits;
         var fixes = scratch.Fixes;
