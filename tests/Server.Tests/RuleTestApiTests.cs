@@ -154,7 +154,11 @@ public sealed class RuleTestApiTests : IAsyncLifetime
             big.Append(line);
         }
 
-        var oversized = await client.PostAsync($"/api/v1/rules/{DirectoryRuleId}/test", new StringContent(big.ToString(), Encoding.UTF8, "application/x-ndjson"), Ct);
+        // Expect: 100-continue lets the server refuse on the declared length before the body is sent
+        // (otherwise the refusal can close the connection while the client is still writing).
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/v1/rules/{DirectoryRuleId}/test") { Content = new StringContent(big.ToString(), Encoding.UTF8, "application/x-ndjson") };
+        request.Headers.ExpectContinue = true;
+        var oversized = await client.SendAsync(request, Ct);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, oversized.StatusCode);
         Assert.Contains("rule-test limit", await oversized.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
 

@@ -43,6 +43,30 @@ public abstract partial class StoreContract
     }
 
     [Fact]
+    public async Task Alerts_RecordedAsABatch_SeeEachOtherInOrder_AndAFailedBatchLeavesNothing()
+    {
+        var t = await NewTenantAsync();
+        var writes = await t.Alerts.RecordManyAsync(
+            [Match("r1", T0), Match("r1", T0.AddMinutes(1)), Match("r2", T0.AddMinutes(2)), Match("r3", T0, host: "WS-02")], AlertPolicy.Default, Detector, Ct);
+        Assert.Equal([AlertOutcome.Created, AlertOutcome.Merged, AlertOutcome.Created, AlertOutcome.Created], writes.Select(w => w.Outcome));
+        Assert.Equal(writes[0].AlertId, writes[1].AlertId);
+        // The second rule on the same host joins the incident the first opened in the same batch; another host opens its own.
+        Assert.True(writes[0].IncidentCreated);
+        Assert.Equal(writes[0].IncidentId, writes[2].IncidentId);
+        Assert.False(writes[2].IncidentCreated);
+        Assert.NotEqual(writes[0].IncidentId, writes[3].IncidentId);
+        Assert.Equal(2L, (await t.Alerts.GetAlertAsync(writes[0].AlertId, Ct))!.Count);
+        Assert.Equal(3, (await t.Alerts.ListAlertsAsync(new AlertQuery(Limit: 100), Ct)).Count);
+
+        // All or nothing: a batch that fails part-way stores none of its alerts.
+        var other = await NewTenantAsync();
+        await Assert.ThrowsAsync<ArgumentException>(() => other.Alerts.RecordManyAsync([Match("r5", T0), null!], AlertPolicy.Default, Detector, Ct));
+        Assert.Empty(await other.Alerts.ListAlertsAsync(new AlertQuery(Limit: 100), Ct));
+        Assert.Empty(await other.Alerts.ListIncidentsAsync(new IncidentQuery(Limit: 100), Ct));
+        Assert.Empty(await t.Alerts.RecordManyAsync([], AlertPolicy.Default, Detector, Ct));
+    }
+
+    [Fact]
     public async Task Alert_RepeatsWithinDedupeWindowMergeWithCappedSamples()
     {
         var t = await NewTenantAsync();

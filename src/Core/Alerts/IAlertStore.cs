@@ -18,6 +18,12 @@ public interface IAlertStore
     /// </summary>
     Task<AlertWrite> RecordAsync(NewAlert alert, AlertPolicy policy, Actor actor, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Stores many rule matches as <see cref="RecordAsync"/> does, in order and in one transaction (all or nothing),
+    /// so a batch of events costs one commit; the results are in the order of <paramref name="alerts"/>.
+    /// </summary>
+    Task<IReadOnlyList<AlertWrite>> RecordManyAsync(IReadOnlyList<NewAlert> alerts, AlertPolicy policy, Actor actor, CancellationToken cancellationToken);
+
     /// <summary>Alerts matching a query, newest first; the cursor of the last one pages on.</summary>
     Task<IReadOnlyList<Alert>> ListAlertsAsync(AlertQuery query, CancellationToken cancellationToken);
 

@@ -255,6 +255,8 @@ public sealed partial class DetectionPipeline : IDisposable
         var alerts = _store.ForTenant(scope).Alerts;
         var parsedIndex = -1;
         JsonDocument? parsed = null;
+        var batch = new List<NewAlert>(Math.Min(pending.Count, MaxAlertsPerTransaction));
+        var sources = new List<PendingMatch>(batch.Capacity);
         try
         {
             foreach (var match in pending)
@@ -283,28 +285,15 @@ public sealed partial class DetectionPipeline : IDisposable
                 }
 
                 MatchCounter.Add(1, new KeyValuePair<string, object?>("rule_id", alert.RuleId));
-                var write = await alerts.RecordAsync(alert, _policy, _actor, cancellationToken).ConfigureAwait(false);
-                switch (write.Outcome)
+                batch.Add(alert);
+                sources.Add(match);
+                if (batch.Count == MaxAlertsPerTransaction)
                 {
-                    case AlertOutcome.Created:
-                        created++;
-                        if (_triggers is not null)
-                        {
-                            await _triggers.AlertCreatedAsync(scope, new Response.AlertTrigger(alert, write, match.Correlation is not null, match.Correlation?.Count ?? 1,
-                                match.Correlation is { } cm ? cm.Rule.Tags : match.Rule!.Tags), cancellationToken).ConfigureAwait(false);
-                        }
-
-                        break;
-                    case AlertOutcome.Merged:
-                        merged++;
-                        break;
-                    default:
-                        suppressed++;
-                        break;
+                    (created, merged, suppressed) = Add((created, merged, suppressed), await StoreAsync(scope, alerts, batch, sources, cancellationToken).ConfigureAwait(false));
                 }
-
-                AlertCounter.Add(1, new KeyValuePair<string, object?>("outcome", write.Outcome.ToString().ToLowerInvariant()));
             }
+
+            (created, merged, suppressed) = Add((created, merged, suppressed), await StoreAsync(scope, alerts, batch, sources, cancellationToken).ConfigureAwait(false));
         }
         finally
         {
@@ -313,6 +302,53 @@ public sealed partial class DetectionPipeline : IDisposable
 
         BatchDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         return new DetectionBatchResult(events.Count, pending.Count - correlations, correlations, created, merged, suppressed);
+    }
+
+    /// <summary>Matches stored in one transaction at most: a batch of events costs one commit, and a huge batch is split.</summary>
+    internal const int MaxAlertsPerTransaction = 500;
+
+    private static (int, int, int) Add((int Created, int Merged, int Suppressed) a, (int Created, int Merged, int Suppressed) b) =>
+        (a.Created + b.Created, a.Merged + b.Merged, a.Suppressed + b.Suppressed);
+
+    /// <summary>Stores the collected alerts in one transaction, then publishes the new ones (after the commit) and empties the lists.</summary>
+    private async Task<(int Created, int Merged, int Suppressed)> StoreAsync(TenantScope scope, IAlertStore alerts, List<NewAlert> batch, List<PendingMatch> sources, CancellationToken cancellationToken)
+    {
+        int created = 0, merged = 0, suppressed = 0;
+        if (batch.Count == 0)
+        {
+            return (0, 0, 0);
+        }
+
+        var writes = await alerts.RecordManyAsync(batch, _policy, _actor, cancellationToken).ConfigureAwait(false);
+        for (var i = 0; i < writes.Count; i++)
+        {
+            var write = writes[i];
+            switch (write.Outcome)
+            {
+                case AlertOutcome.Created:
+                    created++;
+                    if (_triggers is not null)
+                    {
+                        var match = sources[i];
+                        await _triggers.AlertCreatedAsync(scope, new Response.AlertTrigger(batch[i], write, match.Correlation is not null, match.Correlation?.Count ?? 1,
+                            match.Correlation is { } cm ? cm.Rule.Tags : match.Rule!.Tags), cancellationToken).ConfigureAwait(false);
+                    }
+
+                    break;
+                case AlertOutcome.Merged:
+                    merged++;
+                    break;
+                default:
+                    suppressed++;
+                    break;
+            }
+
+            AlertCounter.Add(1, new KeyValuePair<string, object?>("outcome", write.Outcome.ToString().ToLowerInvariant()));
+        }
+
+        batch.Clear();
+        sources.Clear();
+        return (created, merged, suppressed);
     }
 
     private static JsonDocument? TryParse(ReadOnlyMemory<byte> json)

@@ -34,12 +34,41 @@ internal sealed class SqlAlertStore(SqlStore store, string tenant) : IAlertStore
     {
         ArgumentNullException.ThrowIfNull(alert);
         ArgumentNullException.ThrowIfNull(policy);
+        await using var c = await _dialect.OpenAsync(tenant, cancellationToken).ConfigureAwait(false);
+        await using var tx = await _dialect.BeginWriteAsync(c, cancellationToken).ConfigureAwait(false);
+        var write = await RecordInAsync(c, tx, alert, policy, actor, cancellationToken).ConfigureAwait(false);
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return write;
+    }
+
+    public async Task<IReadOnlyList<AlertWrite>> RecordManyAsync(IReadOnlyList<NewAlert> alerts, AlertPolicy policy, Actor actor, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(alerts);
+        ArgumentNullException.ThrowIfNull(policy);
+        if (alerts.Count == 0)
+        {
+            return [];
+        }
+
+        var writes = new AlertWrite[alerts.Count];
+        await using var c = await _dialect.OpenAsync(tenant, cancellationToken).ConfigureAwait(false);
+        await using var tx = await _dialect.BeginWriteAsync(c, cancellationToken).ConfigureAwait(false);
+        for (var i = 0; i < alerts.Count; i++)
+        {
+            // In order, in one transaction: a later match sees the alert and incident an earlier one created.
+            writes[i] = await RecordInAsync(c, tx, alerts[i] ?? throw new ArgumentException($"alerts[{i}] is null.", nameof(alerts)), policy, actor, cancellationToken).ConfigureAwait(false);
+        }
+
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return writes;
+    }
+
+    private async Task<AlertWrite> RecordInAsync(DbConnection c, DbTransaction tx, NewAlert alert, AlertPolicy policy, Actor actor, CancellationToken cancellationToken)
+    {
         var now = Now;
         var eventMs = Ms(alert.EventTime);
         var dedupeKey = alert.Entities.DedupeKey;
         var sample = Sample(alert.Sample, policy.MaxSampleBytes);
-        await using var c = await _dialect.OpenAsync(tenant, cancellationToken).ConfigureAwait(false);
-        await using var tx = await _dialect.BeginWriteAsync(c, cancellationToken).ConfigureAwait(false);
 
         string? existingId = null;
         AlertStatus existingStatus = default;
@@ -93,7 +122,6 @@ internal sealed class SqlAlertStore(SqlStore store, string tenant) : IAlertStore
                     await TouchIncidentAsync(c, tx, existingIncident, eventMs, AlertStatuses.LevelRank(alert.Level), 0, now, cancellationToken).ConfigureAwait(false);
                 }
 
-                await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
                 return new AlertWrite(AlertOutcome.Merged, existingId, existingIncident, false);
             }
 
@@ -104,7 +132,6 @@ internal sealed class SqlAlertStore(SqlStore store, string tenant) : IAlertStore
                     await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                 }
 
-                await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
                 return new AlertWrite(AlertOutcome.Suppressed, existingId, existingIncident, false);
             }
         }
@@ -157,7 +184,6 @@ internal sealed class SqlAlertStore(SqlStore store, string tenant) : IAlertStore
 
         await store.AppendAuditAsync(c, tx, tenant, actor, new AuditRecord("alert.create", $"alert:{id}",
             $"{AlertStatuses.LevelName(level)} alert '{alert.RuleTitle}' (rule {alert.RuleId}){(alert.Entities.PrimaryKey is { } k ? " on " + k : string.Empty)}"), cancellationToken).ConfigureAwait(false);
-        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
         return new AlertWrite(AlertOutcome.Created, id, incidentId, incidentCreated);
     }
 
