@@ -579,21 +579,22 @@ public sealed class AdvisoryDatabase(IStore store) : IDisposable
         }
     }
 
+    /// <summary>Which feed a file holds, from its name and the first 4 KiB of its bytes (searched as UTF-8, nothing decoded).</summary>
     private static string Classify(byte[] bytes, string name)
     {
-        var head = Encoding.UTF8.GetString(bytes, 0, Math.Min(bytes.Length, 4096));
+        var head = bytes.AsSpan(0, Math.Min(bytes.Length, 4096));
         if (name.EndsWith(".csv", StringComparison.OrdinalIgnoreCase))
         {
-            return head.StartsWith("#model_version", StringComparison.Ordinal) || head.StartsWith("cve,epss", StringComparison.Ordinal) ? "epss" : "kev-csv";
+            return head.StartsWith("#model_version"u8) || head.StartsWith("cve,epss"u8) ? "epss" : "kev-csv";
         }
 
-        if (head.Contains("\"catalogVersion\"", StringComparison.Ordinal) && head.Contains("\"vulnerabilities\"", StringComparison.Ordinal))
+        if (head.IndexOf("\"catalogVersion\""u8) >= 0 && head.IndexOf("\"vulnerabilities\""u8) >= 0)
         {
             return "kev-json";
         }
 
-        if (head.Contains("\"NVD_CVE\"", StringComparison.Ordinal)
-            || (head.Contains("\"vulnerabilities\"", StringComparison.Ordinal) && head.Contains("\"cve\"", StringComparison.Ordinal) && head.Contains("\"sourceIdentifier\"", StringComparison.Ordinal)))
+        if (head.IndexOf("\"NVD_CVE\""u8) >= 0
+            || (head.IndexOf("\"vulnerabilities\""u8) >= 0 && head.IndexOf("\"cve\""u8) >= 0 && head.IndexOf("\"sourceIdentifier\""u8) >= 0))
         {
             return "nvd";
         }
