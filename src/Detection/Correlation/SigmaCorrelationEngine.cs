@@ -163,6 +163,18 @@ public sealed class SigmaCorrelationEngine
 
     private long Watermark => _maxTime == long.MinValue ? long.MinValue : _maxTime - _lateness;
 
+    /// <summary>Time of the newest event seen (or the latest <see cref="AdvanceTime"/>); null before the first.</summary>
+    public DateTimeOffset? NewestEventTime
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _maxTime == long.MinValue ? null : ToTime(_maxTime);
+            }
+        }
+    }
+
     /// <summary>
     /// Evaluates the event, forwards base rule matches to <paramref name="matchSink"/> (except matches of rules
     /// that only feed correlations whose <c>generate</c> is false), and reports fired correlations to

@@ -17,6 +17,9 @@ public sealed class DetectionOptions
     /// <summary>Seconds between checkpoints of the correlation windows to the store (they are also saved on shutdown).</summary>
     public int CheckpointSeconds { get; set; } = 30;
 
+    /// <summary>Seconds between advances of quiet tenants' correlation clocks, so absence deadlines pass without new events.</summary>
+    public int ClockSeconds { get; set; } = 5;
+
     /// <summary>Group-by keys held per correlation rule; beyond it the oldest key is evicted and a health event raised.</summary>
     public int MaxCorrelationKeys { get; set; } = 100_000;
 

@@ -211,6 +211,94 @@ public sealed partial class DetectionPipeline : IDisposable
     }
 
     /// <summary>
+    /// Moves each tenant's correlation clock forward while its stream is quiet, so absence deadlines pass without
+    /// a new event: event time advances from the newest event by the wall-clock time since the tenant's last batch
+    /// (a historical replay is not pushed to today; a live stream follows the clock). Correlations that fire are
+    /// stored as alerts and published like any other. The detection service calls it periodically.
+    /// </summary>
+    /// <returns>Correlations fired.</returns>
+    public async Task<int> AdvanceTimeAsync(CancellationToken cancellationToken)
+    {
+        var fired = 0;
+        foreach (var (tenantId, set) in _tenants)
+        {
+            if (set.Correlation is not { } correlation)
+            {
+                continue;
+            }
+
+            List<PendingMatch> pending;
+            await set.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                var now = _time.GetUtcNow();
+                var idle = now - set.LastActivity;
+                if (set.Replaced || correlation.NewestEventTime is not { } newest || idle <= TimeSpan.Zero)
+                {
+                    continue;
+                }
+
+                var collector = set.Collector;
+                collector.Matches.Clear();
+                collector.EventIndex = -1;
+                set.LastActivity = now;
+                if (correlation.AdvanceTime(newest + idle, set.OnCorrelation) == 0)
+                {
+                    continue;
+                }
+
+                pending = [.. collector.Matches];
+                collector.Matches.Clear();
+                set.Batches++;
+            }
+            finally
+            {
+                set.Gate.Release();
+            }
+
+            var scope = TenantScope.For(tenantId);
+            var batch = new List<NewAlert>(pending.Count);
+            foreach (var match in pending)
+            {
+                var c = match.Correlation!;
+                MatchCounter.Add(1, new KeyValuePair<string, object?>("rule_id", c.Rule.Id));
+                batch.Add(new NewAlert(c.Rule.Id, c.Rule.Title, c.Rule.Level, c.Rule.Author, c.Rule.SourceFile, c.Last,
+                    EventFacts.FromGroupBy(c.Rule.GroupBy, c.GroupValues), _attack.Resolve(c.Rule.Id, c.Rule.Tags), CorrelationSample(c), [.. c.Rule.GroupBy]));
+            }
+
+            fired += pending.Count;
+            await StoreAsync(scope, _store.ForTenant(scope).Alerts, batch, pending, cancellationToken).ConfigureAwait(false);
+        }
+
+        return fired;
+    }
+
+    /// <summary>The sample kept with an alert that no single event raised (a deadline passed): what fired, for which key, when.</summary>
+    private static byte[] CorrelationSample(CorrelationMatch c)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteString("correlation", c.Rule.Id);
+            w.WriteString("type", c.Rule.Type.ToString().ToLowerInvariant());
+            w.WriteString("first", c.First);
+            w.WriteString("last", c.Last);
+            w.WriteNumber("count", c.Count);
+            w.WriteStartObject("group");
+            for (var i = 0; i < c.Rule.GroupBy.Count && i < c.GroupValues.Count; i++)
+            {
+                w.WriteString(c.Rule.GroupBy[i], c.GroupValues[i]);
+            }
+
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+
+        return buffer.ToArray();
+    }
+
+    /// <summary>
     /// Evaluates a batch of a tenant's events and stores the resulting alerts. Events that are not JSON
     /// objects are counted by the engine and skipped; a store failure throws (the batch is redelivered, and
     /// repeat matches merge into the alerts already stored).
@@ -244,6 +332,7 @@ public sealed partial class DetectionPipeline : IDisposable
             pending = [.. collector.Matches];
             collector.Matches.Clear();
             set.Batches++;
+            set.LastActivity = _time.GetUtcNow();
         }
         finally
         {
@@ -430,7 +519,12 @@ public sealed partial class DetectionPipeline : IDisposable
                 uploaded.Add(u.RuleId);
             }
 
-            var next = new TenantRuleSet(current, engine, disabled, uploaded, stamp, _correlationOptions) { CheckedAt = now };
+            var next = new TenantRuleSet(current, engine, disabled, uploaded, stamp, _correlationOptions)
+            {
+                CheckedAt = now,
+                // Quiet time is counted from the last batch of the set this one replaces, or from now.
+                LastActivity = set is { LastActivity: var last } && last != default ? last : _time.GetUtcNow(),
+            };
             if (set?.Correlation is null && next.Correlation is not null)
             {
                 // First rule set of the tenant in this process (or the first with correlations): resume the windows of the last checkpoint.
@@ -642,6 +736,9 @@ public sealed partial class DetectionPipeline : IDisposable
 
         /// <summary>Batches processed (changed under <see cref="Gate"/>).</summary>
         public long Batches { get; set; }
+
+        /// <summary>Wall-clock time of the last batch or clock advance (changed under <see cref="Gate"/>).</summary>
+        public DateTimeOffset LastActivity { get; set; }
 
         /// <summary>Value of <see cref="Batches"/> at the last checkpoint saved.</summary>
         public long CheckpointedBatches { get; set; }

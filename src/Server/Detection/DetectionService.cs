@@ -17,6 +17,7 @@ internal sealed partial class DetectionService(IEventBus bus, DetectionPipeline 
     private readonly CancellationTokenSource _stopping = new();
     private IAsyncDisposable? _subscription;
     private Task _checkpoints = Task.CompletedTask;
+    private Task _clock = Task.CompletedTask;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -24,6 +25,7 @@ internal sealed partial class DetectionService(IEventBus bus, DetectionPipeline 
         _subscription = bus.Subscribe(EventBatches.Topic, Group, HandleAsync, new SubscriptionOptions { Concurrency = 2, AckWait = TimeSpan.FromMinutes(5) });
         _ = WarmUpAsync();
         _checkpoints = CheckpointLoopAsync(_stopping.Token);
+        _clock = ClockLoopAsync(_stopping.Token);
         return Task.CompletedTask;
     }
 
@@ -37,6 +39,7 @@ internal sealed partial class DetectionService(IEventBus bus, DetectionPipeline 
 
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _checkpoints.ConfigureAwait(false);
+        await _clock.ConfigureAwait(false);
         try
         {
             var saved = await pipeline.CheckpointAsync(cancellationToken).ConfigureAwait(false);
@@ -75,6 +78,35 @@ internal sealed partial class DetectionService(IEventBus bus, DetectionPipeline 
         }
     }
 
+    /// <summary>Advances the correlation clocks of quiet tenants (absence deadlines) every <see cref="DetectionOptions.ClockSeconds"/>.</summary>
+    private async Task ClockLoopAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(Math.Max(1, options.ClockSeconds)));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            {
+                try
+                {
+                    var fired = await pipeline.AdvanceTimeAsync(cancellationToken).ConfigureAwait(false);
+                    if (fired > 0)
+                    {
+                        LogClockFired(logger, fired);
+                    }
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // The store refused the alerts: the correlations are lost for this tick, which the log says.
+                    LogClockFailed(logger, ex);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Shutting down.
+        }
+    }
+
     private async Task WarmUpAsync()
     {
         try
@@ -108,6 +140,12 @@ internal sealed partial class DetectionService(IEventBus bus, DetectionPipeline 
             LogAlerts(logger, result.AlertsCreated, result.Events, delivery.Message.TenantId);
         }
     }
+
+    [LoggerMessage(EventId = 4006, Level = LogLevel.Information, Message = "{Correlations} correlations fired on quiet streams (deadlines passed)")]
+    private static partial void LogClockFired(ILogger logger, int correlations);
+
+    [LoggerMessage(EventId = 4007, Level = LogLevel.Error, Message = "Advancing the correlation clocks failed; correlations that fired on this tick were not stored")]
+    private static partial void LogClockFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 4004, Level = LogLevel.Error, Message = "Correlation checkpoint failed")]
     private static partial void LogCheckpointFailed(ILogger logger, Exception exception);
