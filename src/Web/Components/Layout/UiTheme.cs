@@ -15,6 +15,10 @@ internal static class UiTheme
             Background = "#f6f7f9",
             TextPrimary = "#1b1f24",
             TextSecondary = "#47505c",
+            // Status colours dark enough for white text on them and for text on the page (at least 4.5:1).
+            Success = "#1e7e34",
+            Warning = "#b45309",
+            Error = "#c62828",
         },
         PaletteDark = new PaletteDark
         {
@@ -25,6 +29,14 @@ internal static class UiTheme
             Surface = "#1b2027",
             TextPrimary = "#e8eaed",
             TextSecondary = "#b4bac3",
+            // Light colours on the dark surfaces, with dark text on top of them (at least 4.5:1 both ways).
+            PrimaryContrastText = "#0d1b2a",
+            Success = "#81c995",
+            SuccessContrastText = "#0b1f12",
+            Warning = "#ffb74d",
+            WarningContrastText = "#1b1f24",
+            Error = "#f28b82",
+            ErrorContrastText = "#1b1f24",
         },
         Typography = new Typography
         {
