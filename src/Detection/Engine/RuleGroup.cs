@@ -360,23 +360,7 @@ internal sealed class RuleGroup
             case MatchKind.Glob:
                 {
                     var text = p.Text;
-                    var bestStart = 0;
-                    var bestLength = 0;
-                    var start = 0;
-                    for (var i = 0; i <= text.Length; i++)
-                    {
-                        if (i == text.Length || text[i] is PredicateSpec.AnyRun or PredicateSpec.AnyOne)
-                        {
-                            if (i - start > bestLength)
-                            {
-                                bestStart = start;
-                                bestLength = i - start;
-                            }
-
-                            start = i + 1;
-                        }
-                    }
-
+                    var (bestStart, bestLength) = LongestSegmentRange(text);
                     if (bestLength < MinLength)
                     {
                         return null;
@@ -395,6 +379,13 @@ internal sealed class RuleGroup
     /// <summary>The longest run of a glob pattern without wildcards (in the pattern's own case).</summary>
     private static string LongestSegment(string text)
     {
+        var (start, length) = LongestSegmentRange(text);
+        return text.Substring(start, length);
+    }
+
+    /// <summary>Start and length of the longest run of a glob pattern without wildcards.</summary>
+    private static (int Start, int Length) LongestSegmentRange(string text)
+    {
         var bestStart = 0;
         var bestLength = 0;
         var start = 0;
@@ -412,7 +403,7 @@ internal sealed class RuleGroup
             }
         }
 
-        return text.Substring(bestStart, bestLength);
+        return (bestStart, bestLength);
     }
 
     private static readonly System.Buffers.SearchValues<char> HexDigits = System.Buffers.SearchValues.Create("0123456789xabcdef");
