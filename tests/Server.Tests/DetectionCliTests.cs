@@ -12,23 +12,7 @@ namespace McpSecurity.Server.Tests;
 /// <summary>Rule-author commands (<c>rules test</c>, <c>detect --format json</c>) and the detection part of the demo data set.</summary>
 public sealed class DetectionCliTests
 {
-    private const string PipeToShell = """
-        title: Agent pipes a download into a shell
-        id: 3b0e9f4c-7d2a-4c61-8e5f-1a2b3c4d5e6f
-        status: experimental
-        author: Platform Tests
-        level: high
-        tags:
-            - attack.execution
-            - attack.t1059.004
-        logsource:
-            product: mcpagent
-            category: tool_call
-        detection:
-            selection:
-                command|contains: '| sh'
-            condition: selection
-        """;
+    private static readonly string PipeToShell = TestRules.PipeToShell("3b0e9f4c-7d2a-4c61-8e5f-1a2b3c4d5e6f");
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 

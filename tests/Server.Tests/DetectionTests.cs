@@ -35,24 +35,7 @@ public sealed class DetectionPlatform : IAsyncLifetime
 
 public sealed class DetectionTests(DetectionPlatform fixture) : IClassFixture<DetectionPlatform>
 {
-    private const string CustomRule = """
-        title: Agent pipes a download into a shell
-        id: 5f0c8a52-3f0e-4d8a-9a53-6b1f7c9e2d11
-        status: experimental
-        author: Platform Tests
-        level: high
-        tags:
-            - attack.execution
-            - attack.t1059.004
-            - attack.t9999
-        logsource:
-            product: mcpagent
-            category: tool_call
-        detection:
-            selection:
-                command|contains: '| sh'
-            condition: selection
-        """;
+    private static readonly string CustomRule = TestRules.PipeToShell("5f0c8a52-3f0e-4d8a-9a53-6b1f7c9e2d11", ["attack.execution", "attack.t1059.004", "attack.t9999"]);
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 

@@ -16,23 +16,7 @@ namespace McpSecurity.Server.Tests;
 /// </summary>
 public sealed class ResponseTriggerTests : IAsyncLifetime
 {
-    private const string ShellRule = """
-        title: Agent pipes a download into a shell
-        id: 0b6f1d7e-8a3c-4c55-9a1e-2f7d3c9b4e21
-        status: experimental
-        author: Platform Tests
-        level: high
-        tags:
-            - attack.execution
-            - attack.t1059.004
-        logsource:
-            product: mcpagent
-            category: tool_call
-        detection:
-            selection:
-                command|contains: '| sh'
-            condition: selection
-        """;
+    private static readonly string ShellRule = TestRules.PipeToShell("0b6f1d7e-8a3c-4c55-9a1e-2f7d3c9b4e21");
 
     private PlatformFixture _platform = null!;
 

@@ -6,6 +6,8 @@ using McpSecurity.Server.Apis;
 using McpSecurity.Server.Detection;
 using McpSecurity.Server.Tests.Support;
 
+using McpSecurity.Testing;
+
 namespace McpSecurity.Server.Tests;
 
 /// <summary><c>POST /api/v1/rules/{id}/test</c>: one rule over posted events, no alerts raised.</summary>
@@ -32,20 +34,7 @@ public sealed class RuleTestApiTests : IAsyncLifetime
             condition: selection
         """;
 
-    private const string UploadedRule = """
-        title: Agent pipes a download into a shell
-        id: 5f0c8a52-3f0e-4d8a-9a53-6b1f7c9e2d11
-        status: experimental
-        author: Platform Tests
-        level: high
-        logsource:
-            product: mcpagent
-            category: tool_call
-        detection:
-            selection:
-                command|contains: '| sh'
-            condition: selection
-        """;
+    private static readonly string UploadedRule = TestRules.PipeToShell("5f0c8a52-3f0e-4d8a-9a53-6b1f7c9e2d11", []);
 
     private PlatformFixture _platform = null!;
     private string _rules = "";

@@ -31,23 +31,7 @@ public sealed class WebPlatform : IAsyncLifetime
 
     private const string ChromiumPath = "/usr/bin/chromium";
 
-    private const string Rule = """
-        title: Agent pipes a download into a shell
-        id: 5f0c8a52-3f0e-4d8a-9a53-6b1f7c9e2d11
-        status: experimental
-        author: Platform Tests
-        level: high
-        tags:
-            - attack.execution
-            - attack.t1059.004
-        logsource:
-            product: mcpagent
-            category: tool_call
-        detection:
-            selection:
-                command|contains: '| sh'
-            condition: selection
-        """;
+    private static readonly string Rule = TestRules.PipeToShell("5f0c8a52-3f0e-4d8a-9a53-6b1f7c9e2d11");
 
     private const string PlaybookYaml = """
         name: contain-host

@@ -262,8 +262,7 @@ public sealed partial class DetectionPipeline : IDisposable
             {
                 var c = match.Correlation!;
                 MatchCounter.Add(1, new KeyValuePair<string, object?>("rule_id", c.Rule.Id));
-                batch.Add(new NewAlert(c.Rule.Id, c.Rule.Title, c.Rule.Level, c.Rule.Author, c.Rule.SourceFile, c.Last,
-                    EventFacts.FromGroupBy(c.Rule.GroupBy, c.GroupValues), _attack.Resolve(c.Rule.Id, c.Rule.Tags), CorrelationSample(c), [.. c.Rule.GroupBy]));
+                batch.Add(CorrelationAlert(c, CorrelationSample(c)));
             }
 
             fired += pending.Count;
@@ -272,6 +271,11 @@ public sealed partial class DetectionPipeline : IDisposable
 
         return fired;
     }
+
+    /// <summary>The alert of a fired correlation: its group-by values as entities, <paramref name="sample"/> kept with it.</summary>
+    private NewAlert CorrelationAlert(CorrelationMatch c, ReadOnlyMemory<byte> sample) =>
+        new(c.Rule.Id, c.Rule.Title, c.Rule.Level, c.Rule.Author, c.Rule.SourceFile, c.Last,
+            EventFacts.FromGroupBy(c.Rule.GroupBy, c.GroupValues), _attack.Resolve(c.Rule.Id, c.Rule.Tags), sample, [.. c.Rule.GroupBy]);
 
     /// <summary>The sample kept with an alert that no single event raised (a deadline passed): what fired, for which key, when.</summary>
     private static byte[] CorrelationSample(CorrelationMatch c)
@@ -363,8 +367,7 @@ public sealed partial class DetectionPipeline : IDisposable
                 if (match.Correlation is { } c)
                 {
                     correlations++;
-                    alert = new NewAlert(c.Rule.Id, c.Rule.Title, c.Rule.Level, c.Rule.Author, c.Rule.SourceFile, c.Last,
-                        EventFacts.FromGroupBy(c.Rule.GroupBy, c.GroupValues), _attack.Resolve(c.Rule.Id, c.Rule.Tags), events[match.EventIndex], [.. c.Rule.GroupBy]);
+                    alert = CorrelationAlert(c, events[match.EventIndex]);
                 }
                 else
                 {
