@@ -358,22 +358,51 @@ internal sealed class RuleGroup
             case MatchKind.Regex when p.Prefilter is { Length: >= MinLength } literal:
                 return new PredicateSpec { Field = p.Field, Kind = MatchKind.Contains, Text = literal };
             case MatchKind.Glob:
-                {
-                    var text = p.Text;
-                    var (bestStart, bestLength) = LongestSegmentRange(text);
-                    if (bestLength < MinLength)
-                    {
-                        return null;
-                    }
-
-                    var segment = text.Substring(bestStart, bestLength);
-                    var kind = bestStart == 0 ? MatchKind.StartsWith : bestStart + bestLength == text.Length ? MatchKind.EndsWith : MatchKind.Contains;
-                    return new PredicateSpec { Field = p.Field, Kind = kind, Text = p.CaseSensitive ? segment.ToLowerInvariant() : segment };
-                }
+                return GlobTrigger(p, MinLength);
 
             default:
                 return null;
         }
+    }
+
+    /// <summary>
+    /// The literal run of a glob that is the rarest trigger: a run at the start or end of the pattern is an
+    /// anchored test (startswith/endswith, accepted from two characters), any other run a substring test
+    /// (from <paramref name="minLength"/> characters). Null when the pattern has no usable run.
+    /// </summary>
+    private static PredicateSpec? GlobTrigger(PredicateSpec p, int minLength)
+    {
+        var text = p.Text;
+        PredicateSpec? best = null;
+        var bestCost = double.MaxValue;
+        var start = 0;
+        for (var i = 0; i <= text.Length; i++)
+        {
+            if (i < text.Length && text[i] is not (PredicateSpec.AnyRun or PredicateSpec.AnyOne))
+            {
+                continue;
+            }
+
+            var length = i - start;
+            var anchoredStart = start == 0;
+            var anchoredEnd = i == text.Length;
+            if (length >= (anchoredStart || anchoredEnd ? 2 : minLength))
+            {
+                var segment = text.Substring(start, length);
+                var kind = anchoredStart && anchoredEnd ? MatchKind.Equals : anchoredStart ? MatchKind.StartsWith : anchoredEnd ? MatchKind.EndsWith : MatchKind.Contains;
+                var candidate = new PredicateSpec { Field = p.Field, Kind = kind, Text = p.CaseSensitive ? segment.ToLowerInvariant() : segment };
+                var cost = EstimateCost(candidate);
+                if (cost < bestCost)
+                {
+                    best = candidate;
+                    bestCost = cost;
+                }
+            }
+
+            start = i + 1;
+        }
+
+        return best;
     }
 
     /// <summary>The longest run of a glob pattern without wildcards (in the pattern's own case).</summary>
@@ -428,7 +457,31 @@ internal sealed class RuleGroup
         @"c:\windows\system32\conhost.exe 0xffffffff -forcev1",
         @"nt authority\system",
         "https://www.",
+        @"c:\windows\system32\ntdll.dll+",
+        @"c:\users\user\appdata\roaming\microsoft\windows\",
+        "dword (0x00000000)",
+        "dword (0x00000001)",
+        "microsoft corporation",
+        "microsoft windows",
     ];
+
+    /// <summary>
+    /// Fields with a handful of possible values (integrity levels, signature states, logon types, flags):
+    /// equality with one of their values holds for a large share of events.
+    /// </summary>
+    private static readonly HashSet<string> LowCardinalityFields = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "IntegrityLevel", "Signed", "SignatureStatus", "LogonType", "Initiated", "Protocol", "SourceIsIpv6",
+        "DestinationIsIpv6", "EventType", "ElevatedToken", "TokenElevationType", "ImpersonationLevel",
+        "Status", "FailureReason", "AuthenticationPackageName", "LogonProcessName", "ObjectType", "AccessMask",
+        "GrantedAccess", "Level", "Keywords", "Opcode", "Task", "State", "Type", "Result",
+    };
+
+    /// <summary>Values that many fields take (booleans, dashes, zeros).</summary>
+    private static readonly HashSet<string> CommonValues = new(StringComparer.Ordinal)
+    {
+        "true", "false", "-", "0", "1", "0x0", "%%1796", "yes", "no", "n/a", "none", "null", "unknown", "valid",
+    };
 
     /// <summary>
     /// Estimated probability that a trigger predicate is true for an event of its log source: longer literals
@@ -454,9 +507,15 @@ internal sealed class RuleGroup
         {
             if (text.Length > 0 && common.Contains(text, StringComparison.Ordinal))
             {
-                cost = Math.Max(cost, 0.3);
+                // A short piece of common text (".exe", "\windows\") is in nearly every event.
+                cost = Math.Max(cost, text.Length <= 10 ? 0.9 : 0.3);
                 break;
             }
+        }
+
+        if (p.Kind == MatchKind.Equals && (CommonValues.Contains(text) || (p.Field is { } field && LowCardinalityFields.Contains(field))))
+        {
+            cost = Math.Max(cost, 0.3);
         }
 
         return p.Field is null ? Math.Min(1, cost * 8) : cost;

@@ -10,7 +10,7 @@ internal static class RegexPrefilter
 {
     private const string ClassEscapes = "dDwWsSbBAZzGnrtfve";
 
-    /// <summary>The longest required literal (lower-cased, at least two characters), or null.</summary>
+    /// <summary>The longest required literal (lower-cased, at least one character), or null.</summary>
     public static string? RequiredLiteral(string pattern)
     {
         if (pattern.Contains("(?x", StringComparison.Ordinal) || HasTopLevelAlternation(pattern))
@@ -101,7 +101,7 @@ internal static class RegexPrefilter
         }
 
         Flush();
-        return best.Length >= 2 ? best.ToLowerInvariant() : null;
+        return best.Length >= 1 ? best.ToLowerInvariant() : null;
 
         void Flush()
         {

@@ -1,0 +1,104 @@
+using System.Text.Json;
+using McpSecurity.Detection.Runner;
+using McpSecurity.Detection.Sigma;
+
+namespace McpSecurity.Detection.Tests;
+
+/// <summary>
+/// The literal a regex prefilter requires is a necessary condition: it occurs in every text the regex
+/// matches, so skipping the regex when it is absent never loses a match.
+/// </summary>
+public sealed class RegexPrefilterTests(SigmaHqFixture fixture)
+{
+    [Theory]
+    [InlineData(@"\w+`(?:\w+|-|.)`[\w+|\s]", "`")]
+    [InlineData(@"""(?:\{\d\})+""\s*-f", "-f")]
+    [InlineData(@"(?i)\$\{`?e`?n`?v`?:`?p`?a`?t`?h`?\}", "${")]
+    [InlineData(@"\\[a-zA-Z0-9]{1,32}\.[a-zA-Z0-9]{1,6}\.[ ""']{1}", @"\")]
+    [InlineData(@"Invoke-Mimi+katz", "invoke-mimi")]
+    [InlineData(@"ab*c", "a")]
+    [InlineData(@"x{0,3}yz", "yz")]
+    public void Required_literal_is_the_longest_run_every_match_contains(string pattern, string expected) =>
+        Assert.Equal(expected, RegexPrefilter.RequiredLiteral(pattern));
+
+    [Theory]
+    [InlineData(@"abc|def")]
+    [InlineData(@"\s[a-fA-F0-9]{64}\s[a-fA-F0-9]{16}")]
+    [InlineData(@"\x41BC")]
+    [InlineData(@"(?x) a b c")]
+    public void No_literal_when_a_match_need_not_contain_one(string pattern) =>
+        Assert.Null(RegexPrefilter.RequiredLiteral(pattern));
+
+    [Fact]
+    public void Every_SigmaHQ_regex_match_in_the_regression_events_contains_its_prefilter_literal()
+    {
+        var regexes = new List<PredicateSpec>();
+        foreach (var rule in fixture.Engine.Rules)
+        {
+            foreach (var selection in rule.Detection.Selections)
+            {
+                foreach (var alternative in selection.Alternatives)
+                {
+                    foreach (var item in alternative)
+                    {
+                        foreach (var group in item.ValueGroups)
+                        {
+                            regexes.AddRange(group.Where(p => p.Kind == MatchKind.Regex && p.Prefilter is not null));
+                        }
+                    }
+                }
+            }
+        }
+
+        Assert.NotEmpty(regexes);
+        var values = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var c in fixture.Cases)
+        {
+            foreach (var ev in EventStreamReader.Split(File.ReadAllBytes(c.EventsFile)))
+            {
+                using var doc = JsonDocument.Parse(ev);
+                CollectStrings(doc.RootElement, values);
+            }
+        }
+
+        var matched = 0;
+        foreach (var p in regexes)
+        {
+            foreach (var value in values)
+            {
+                if (p.Regex!.IsMatch(value))
+                {
+                    matched++;
+                    Assert.True(value.ToLowerInvariant().Contains(p.Prefilter!, StringComparison.Ordinal), $"/{p.Text}/ matches '{value}' without '{p.Prefilter}'");
+                }
+            }
+        }
+
+        // The regression events exercise the regexes: a check that never saw a match would prove nothing.
+        Assert.True(matched > 20, $"only {matched} regex matches in the regression events");
+    }
+
+    private static void CollectStrings(JsonElement element, HashSet<string> values)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                {
+                    CollectStrings(property.Value, values);
+                }
+
+                break;
+            case JsonValueKind.Array:
+                foreach (var item in element.EnumerateArray())
+                {
+                    CollectStrings(item, values);
+                }
+
+                break;
+            case JsonValueKind.String:
+                values.Add(element.GetString()!);
+                break;
+        }
+    }
+}
