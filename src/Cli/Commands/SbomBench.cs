@@ -22,10 +22,19 @@ internal static class SbomBench
         var advisories = new Option<int>("--advisories") { Description = "Advisories in the index (real plus renamed copies)", DefaultValueFactory = _ => 200_000 };
         var components = new Option<int>("--components") { Description = "Components in the synthetic SBOM", DefaultValueFactory = _ => 5_000 };
         var runs = new Option<int>("--runs") { Description = "Whole-SBOM match runs", DefaultValueFactory = _ => 50 };
-        var command = new Command("sbom", "Advisory import rate, index build time and whole-SBOM match latency.") { osv, advisories, components, runs };
+        var importFiles = new Option<int?>("--import-files") { Description = "Advisory files (real plus renamed copies) written to a temporary directory and imported from disk into a fresh store; default --advisories, 0 skips" };
+        var filesDir = new Option<DirectoryInfo?>("--files") { Description = "Where to write the advisory files for the file import (kept, and reused when it already holds them); default a temporary directory, deleted afterwards" };
+        var command = new Command("sbom", "Advisory import rate, index build time and whole-SBOM match latency (with --store postgres, the file import also runs against that database; use a scratch one).") { osv, advisories, components, runs, importFiles, filesDir };
+        StoreCliOptions.AddTo(command);
         command.SetAction(p =>
         {
             var output = p.InvocationConfiguration.Output;
+            var postgres = p.GetValue(StoreCliOptions.Store) is not null ? StoreCliOptions.Resolve(p) : null;
+            if (postgres is not null && !string.Equals(postgres.Store.Provider, "postgres", StringComparison.OrdinalIgnoreCase))
+            {
+                postgres = null;
+            }
+
             var files = new List<byte[]>();
             foreach (var dir in p.GetValue(osv)!)
             {
@@ -42,6 +51,11 @@ internal static class SbomBench
             var parseSeconds = sw.Elapsed.TotalSeconds;
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"parse: {real.Count} advisories parsed from memory in {parseSeconds * 1000:F0} ms on {Environment.ProcessorCount} cores = {real.Count / parseSeconds:F0} advisories/s (first run, JIT included)"));
             StoreImportAsync(p.GetValue(osv)!, output).GetAwaiter().GetResult();
+            var fileCount = p.GetValue(importFiles) ?? p.GetValue(advisories);
+            if (fileCount > 0)
+            {
+                FileImportAsync(p.GetValue(osv)!, fileCount, p.GetValue(filesDir), postgres, output).GetAwaiter().GetResult();
+            }
 
             var all = new List<OsvAdvisory>(p.GetValue(advisories));
             all.AddRange(real);
@@ -145,7 +159,206 @@ internal static class SbomBench
         }
     }
 
-    private static async Task TimedImportAsync(AdvisoryDatabase database, DirectoryInfo[] directories, TextWriter output, string what)
+    /// <summary>
+    /// The import at the size of the advisory set: the real files plus renamed copies are written once to a
+    /// temporary directory (not timed), then imported from disk as <c>mcpsec db import DIR</c> does, so reading
+    /// the files is counted: into a fresh SQLite store, again (every advisory unchanged), the index is reloaded
+    /// from that store as the server does at start, and with <c>--store postgres</c> the files are imported into
+    /// that database too.
+    /// </summary>
+    private static async Task FileImportAsync(DirectoryInfo[] directories, int count, DirectoryInfo? keep, PlatformOptions? postgres, TextWriter output)
+    {
+        var root = keep ?? Directory.CreateTempSubdirectory("mcpsec-bench-files-");
+        var storeDir = Directory.CreateTempSubdirectory("mcpsec-bench-store-");
+        try
+        {
+            var sw = Stopwatch.StartNew();
+            var files = Path.Combine(root.FullName, "osv-" + count.ToString(CultureInfo.InvariantCulture));
+            if (!Directory.Exists(files))
+            {
+                var (written, bytes) = WriteAdvisoryFiles(directories, count, files + ".partial");
+                Directory.Move(files + ".partial", files);
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"advisory files: {written} written to {files} ({bytes / (1024.0 * 1024.0):F0} MiB, real plus renamed copies) in {sw.ElapsedMilliseconds} ms (not timed below; the page cache likely holds them)"));
+            }
+            else
+            {
+                output.WriteLine($"advisory files: reusing {files}");
+            }
+
+            var directory = new[] { new DirectoryInfo(files) };
+            var options = new PlatformOptions { DataDir = storeDir.FullName };
+            options.Validate();
+            await using (var store = await StoreFactory.OpenAsync(options, TimeProvider.System, CancellationToken.None).ConfigureAwait(false))
+            {
+                using var database = new AdvisoryDatabase(store) { RebuildIndexAfterImport = false };
+                await TimedImportAsync(database, directory, output, "SQLite", "files on disk, fresh store").ConfigureAwait(false);
+                await TimedImportAsync(database, directory, output, "SQLite", "files on disk, again, every advisory unchanged").ConfigureAwait(false);
+                using var process = Process.GetCurrentProcess();
+                var cpuBefore = process.TotalProcessorTime;
+                sw.Restart();
+                var index = await new AdvisoryDatabase(store).ReloadAsync(CancellationToken.None).ConfigureAwait(false);
+                process.Refresh();
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"index reload from the store (read, parse, build): {index.AdvisoryCount} advisories in {sw.ElapsedMilliseconds} ms, {(process.TotalProcessorTime - cpuBefore).TotalMilliseconds:F0} ms CPU"));
+            }
+
+            if (postgres is not null)
+            {
+                await using var store = await StoreFactory.OpenAsync(postgres, TimeProvider.System, CancellationToken.None).ConfigureAwait(false);
+                using var database = new AdvisoryDatabase(store) { RebuildIndexAfterImport = false };
+                await TimedImportAsync(database, directory, output, "PostgreSQL", "files on disk").ConfigureAwait(false);
+                await TimedImportAsync(database, directory, output, "PostgreSQL", "files on disk, again, every advisory unchanged").ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            storeDir.Delete(recursive: true);
+            if (keep is null)
+            {
+                root.Delete(recursive: true);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="count"/> OSV files under <paramref name="target"/>: the real ones byte for byte, then
+    /// copies with the id, aliases and package names suffixed (purls dropped), one directory per copy.
+    /// </summary>
+    private static (int Files, long Bytes) WriteAdvisoryFiles(DirectoryInfo[] directories, int count, string target)
+    {
+        var sources = new List<(string Name, byte[] Bytes)>();
+        foreach (var dir in directories)
+        {
+            var files = Directory.GetFiles(dir.FullName, "*.json", SearchOption.AllDirectories);
+            Array.Sort(files, StringComparer.Ordinal);
+            foreach (var file in files)
+            {
+                sources.Add((Path.GetFileName(file), File.ReadAllBytes(file)));
+            }
+        }
+
+        int written = 0;
+        long bytes = 0;
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        for (var copy = 0; written < count && sources.Count > 0; copy++)
+        {
+            var dir = Path.Combine(target, copy == 0 ? "real" : "c" + copy.ToString(CultureInfo.InvariantCulture));
+            Directory.CreateDirectory(dir);
+            var suffix = "-c" + copy.ToString(CultureInfo.InvariantCulture);
+            foreach (var (name, content) in sources)
+            {
+                if (written >= count)
+                {
+                    break;
+                }
+
+                ReadOnlySpan<byte> data = content;
+                if (copy > 0)
+                {
+                    buffer.ResetWrittenCount();
+                    RenameDocument(content, suffix, buffer);
+                    data = buffer.WrittenSpan;
+                }
+
+                File.WriteAllBytes(Path.Combine(dir, Path.GetFileNameWithoutExtension(name) + suffix + ".json"), data.ToArray());
+                bytes += data.Length;
+                written++;
+            }
+        }
+
+        return (written, bytes);
+    }
+
+    /// <summary>Copies an OSV document with <c>id</c>, <c>aliases[]</c> and <c>affected[].package.name</c> suffixed and <c>affected[].package.purl</c> left out.</summary>
+    private static void RenameDocument(byte[] json, string suffix, System.Buffers.IBufferWriter<byte> output)
+    {
+        var reader = new System.Text.Json.Utf8JsonReader(json);
+        using var writer = new System.Text.Json.Utf8JsonWriter(output, new System.Text.Json.JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+
+        // The property name that holds each open container, outermost first ("$" for the root).
+        var containers = new List<string>();
+        string? property = null;
+        var skipValue = false;
+        while (reader.Read())
+        {
+            switch (reader.TokenType)
+            {
+                case System.Text.Json.JsonTokenType.StartObject:
+                case System.Text.Json.JsonTokenType.StartArray:
+                    if (skipValue)
+                    {
+                        reader.Skip();
+                        skipValue = false;
+                        break;
+                    }
+
+                    containers.Add(property ?? (containers.Count == 0 ? "$" : containers[^1] + "[]"));
+                    property = null;
+                    if (reader.TokenType == System.Text.Json.JsonTokenType.StartObject)
+                    {
+                        writer.WriteStartObject();
+                    }
+                    else
+                    {
+                        writer.WriteStartArray();
+                    }
+
+                    break;
+                case System.Text.Json.JsonTokenType.EndObject:
+                    containers.RemoveAt(containers.Count - 1);
+                    writer.WriteEndObject();
+                    break;
+                case System.Text.Json.JsonTokenType.EndArray:
+                    containers.RemoveAt(containers.Count - 1);
+                    writer.WriteEndArray();
+                    break;
+                case System.Text.Json.JsonTokenType.PropertyName:
+                    property = reader.GetString();
+                    if (property == "purl" && containers[^1] == "package")
+                    {
+                        skipValue = true;
+                    }
+                    else
+                    {
+                        writer.WritePropertyName(property!);
+                    }
+
+                    break;
+                case System.Text.Json.JsonTokenType.String:
+                    {
+                        var value = reader.GetString()!;
+                        var parent = containers[^1];
+                        if (!skipValue)
+                        {
+                            var rename = (containers.Count == 1 && property == "id")
+                                || (containers.Count == 2 && parent == "aliases")
+                                || (property == "name" && parent == "package" && containers.Count == 4);
+                            writer.WriteStringValue(rename ? value + suffix : value);
+                        }
+
+                        skipValue = false;
+                        property = null;
+                        break;
+                    }
+
+                default:
+                    if (!skipValue)
+                    {
+                        writer.WriteRawValue(reader.ValueSpan, skipInputValidation: true);
+                    }
+
+                    skipValue = false;
+                    property = null;
+                    break;
+            }
+        }
+    }
+
+    private static async Task TimedImportAsync(AdvisoryDatabase database, DirectoryInfo[] directories, TextWriter output, string what) =>
+        await TimedImportAsync(database, directories, output, "SQLite", what).ConfigureAwait(false);
+
+    private static async Task TimedImportAsync(AdvisoryDatabase database, DirectoryInfo[] directories, TextWriter output, string provider, string what)
     {
         using var process = Process.GetCurrentProcess();
         var cpuBefore = process.TotalProcessorTime;
@@ -163,7 +376,7 @@ internal static class SbomBench
         process.Refresh();
         var cpu = (process.TotalProcessorTime - cpuBefore).TotalMilliseconds;
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"import into the store (SQLite, as db import: read, parse, write), {what}: {read} advisories ({inserted} written, {unchanged} unchanged) in {seconds * 1000:F0} ms = {read / seconds:F0} advisories/s; {cpu:F0} ms CPU = {read / (cpu / 1000):F0} advisories per CPU-second"));
+            $"import into the store ({provider}, as db import: read, parse, write), {what}: {read} advisories ({inserted} written, {unchanged} unchanged) in {seconds * 1000:F0} ms = {read / seconds:F0} advisories/s; {cpu:F0} ms CPU = {cpu * 1000 / Math.Max(1, read):F1} µs CPU per advisory"));
     }
 
     /// <summary>Times whole-SBOM matches: wall times sorted, mean CPU time per match (all threads), bytes allocated by the calling thread in the last one, findings.</summary>

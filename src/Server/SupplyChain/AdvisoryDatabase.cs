@@ -672,7 +672,10 @@ public sealed class AdvisoryDatabase(IStore store) : IDisposable
             {
                 var advisory = OsvImporter.Parse(bytes, file);
                 var text = Encoding.UTF8.GetString(bytes);
-                return new PreparedFile(file, null, advisory, text, StoredAdvisory.HashOf(text), null);
+
+                // The stored hash is that of the text's UTF-8 bytes: for a valid UTF-8 file, the file's own bytes.
+                var hash = System.Text.Unicode.Utf8.IsValid(bytes) ? System.Security.Cryptography.SHA256.HashData(bytes) : StoredAdvisory.HashOf(text);
+                return new PreparedFile(file, null, advisory, text, hash, null);
             }
             catch (AdvisoryFormatException ex)
             {
@@ -683,15 +686,28 @@ public sealed class AdvisoryDatabase(IStore store) : IDisposable
         /// <summary>Reads a file whose size was checked when listed; one that has grown past the limit since is refused.</summary>
         private static byte[] ReadFeedFile(string file)
         {
-            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
-            var length = stream.Length;
+            using var handle = File.OpenHandle(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            var length = RandomAccess.GetLength(handle);
             if (length > MaxFeedFileBytes)
             {
                 throw new ValidationException("path", $"{file}: {length} bytes is larger than the 512 MiB a feed file may have.");
             }
 
             var bytes = new byte[length];
-            stream.ReadExactly(bytes);
+            var read = 0;
+            while (read < bytes.Length)
+            {
+                var n = RandomAccess.Read(handle, bytes.AsSpan(read), read);
+                if (n == 0)
+                {
+                    // Shrunk since its length was read: keep what is there.
+                    Array.Resize(ref bytes, read);
+                    break;
+                }
+
+                read += n;
+            }
+
             return bytes;
         }
     }

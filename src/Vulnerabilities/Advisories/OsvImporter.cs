@@ -24,22 +24,7 @@ public static class OsvImporter
             utf8Json = utf8Json[3..];
         }
 
-        OsvDocumentDto? dto;
-        try
-        {
-            dto = JsonSerializer.Deserialize(utf8Json, AdvisoryJsonContext.Default.OsvDocumentDto);
-        }
-        catch (JsonException ex)
-        {
-            throw new AdvisoryFormatException(source, JsonLocation(ex), FirstSentence(ex.Message), ex);
-        }
-
-        if (dto is null)
-        {
-            throw new AdvisoryFormatException(source, "$", "the document is null; expected an OSV advisory object");
-        }
-
-        return Map(dto, source);
+        return OsvReader.Parse(utf8Json, source);
     }
 
     /// <summary>Reads one OSV JSON file.</summary>
@@ -221,236 +206,6 @@ public static class OsvImporter
         return total;
     }
 
-    internal static OsvAdvisory Map(OsvDocumentDto dto, string source)
-    {
-        if (string.IsNullOrWhiteSpace(dto.Id))
-        {
-            throw new AdvisoryFormatException(source, "$.id", "required member 'id' is missing or empty");
-        }
-
-        return new OsvAdvisory
-        {
-            Id = dto.Id,
-            SchemaVersion = dto.SchemaVersion,
-            Modified = Time(dto.Modified, source, "$.modified"),
-            Published = Time(dto.Published, source, "$.published"),
-            Withdrawn = Time(dto.Withdrawn, source, "$.withdrawn"),
-            Aliases = Strings(dto.Aliases, source, "$.aliases"),
-            Related = Strings(dto.Related, source, "$.related"),
-            Summary = dto.Summary,
-            Details = dto.Details,
-            Severity = Severities(dto.Severity, source, "$.severity"),
-            Affected = AffectedList(dto.Affected, source),
-            References = References(dto.References, source),
-            DatabaseSpecific = Raw(dto.DatabaseSpecific),
-            Source = source,
-        };
-    }
-
-    private static DateTimeOffset? Time(string? text, string source, string path)
-    {
-        if (text is null)
-        {
-            return null;
-        }
-
-        return Timestamps.TryParse(text, out var value)
-            ? value
-            : throw new AdvisoryFormatException(source, path, $"'{Clip(text)}' is not an RFC 3339 timestamp (expected e.g. 2021-07-05T00:01:17.388273Z)");
-    }
-
-    private static string[] Strings(List<string?>? list, string source, string path)
-    {
-        if (list is null || list.Count == 0)
-        {
-            return [];
-        }
-
-        var result = new string[list.Count];
-        for (var i = 0; i < list.Count; i++)
-        {
-            result[i] = list[i] ?? throw new AdvisoryFormatException(source, $"{path}[{i}]", "null is not allowed; expected a string");
-        }
-
-        return result;
-    }
-
-    private static OsvSeverity[] Severities(List<OsvSeverityDto?>? list, string source, string path)
-    {
-        if (list is null || list.Count == 0)
-        {
-            return [];
-        }
-
-        var result = new OsvSeverity[list.Count];
-        for (var i = 0; i < list.Count; i++)
-        {
-            var s = list[i];
-            if (s is null || string.IsNullOrWhiteSpace(s.Type) || s.Score is null)
-            {
-                throw new AdvisoryFormatException(source, $"{path}[{i}]", "a severity needs 'type' and 'score'");
-            }
-
-            result[i] = new OsvSeverity(s.Type, s.Score);
-        }
-
-        return result;
-    }
-
-    private static OsvReference[] References(List<OsvReferenceDto?>? list, string source)
-    {
-        if (list is null || list.Count == 0)
-        {
-            return [];
-        }
-
-        var result = new OsvReference[list.Count];
-        for (var i = 0; i < list.Count; i++)
-        {
-            var r = list[i];
-            if (r is null || string.IsNullOrWhiteSpace(r.Url))
-            {
-                throw new AdvisoryFormatException(source, $"$.references[{i}]", "a reference needs 'url'");
-            }
-
-            result[i] = new OsvReference(r.Type ?? "WEB", r.Url);
-        }
-
-        return result;
-    }
-
-    private static OsvAffected[] AffectedList(List<OsvAffectedDto?>? list, string source)
-    {
-        if (list is null || list.Count == 0)
-        {
-            return [];
-        }
-
-        var result = new OsvAffected[list.Count];
-        for (var i = 0; i < list.Count; i++)
-        {
-            var path = $"$.affected[{i}]";
-            var a = list[i] ?? throw new AdvisoryFormatException(source, path, "null is not allowed; expected an object");
-            OsvPackage? package = null;
-            if (a.Package is not null)
-            {
-                if (string.IsNullOrWhiteSpace(a.Package.Ecosystem))
-                {
-                    throw new AdvisoryFormatException(source, $"{path}.package.ecosystem", "required member is missing or empty");
-                }
-
-                if (string.IsNullOrWhiteSpace(a.Package.Name))
-                {
-                    throw new AdvisoryFormatException(source, $"{path}.package.name", "required member is missing or empty");
-                }
-
-                package = new OsvPackage(a.Package.Ecosystem, a.Package.Name, a.Package.Purl);
-            }
-
-            result[i] = new OsvAffected
-            {
-                Package = package,
-                Ranges = Ranges(a.Ranges, source, path),
-                Versions = Strings(a.Versions, source, $"{path}.versions"),
-                Severity = Severities(a.Severity, source, $"{path}.severity"),
-                EcosystemSpecific = Raw(a.EcosystemSpecific),
-                DatabaseSpecific = Raw(a.DatabaseSpecific),
-            };
-        }
-
-        return result;
-    }
-
-    private static OsvRange[] Ranges(List<OsvRangeDto?>? list, string source, string affectedPath)
-    {
-        if (list is null || list.Count == 0)
-        {
-            return [];
-        }
-
-        var result = new OsvRange[list.Count];
-        for (var i = 0; i < list.Count; i++)
-        {
-            var path = $"{affectedPath}.ranges[{i}]";
-            var r = list[i] ?? throw new AdvisoryFormatException(source, path, "null is not allowed; expected an object");
-            if (string.IsNullOrWhiteSpace(r.Type))
-            {
-                throw new AdvisoryFormatException(source, $"{path}.type", "required member is missing (SEMVER, ECOSYSTEM or GIT)");
-            }
-
-            var type = r.Type switch
-            {
-                "SEMVER" => OsvRangeType.Semver,
-                "ECOSYSTEM" => OsvRangeType.Ecosystem,
-                "GIT" => OsvRangeType.Git,
-                _ => OsvRangeType.Unknown,
-            };
-            if (r.Events is null || r.Events.Count == 0)
-            {
-                throw new AdvisoryFormatException(source, $"{path}.events", "a range needs at least one event");
-            }
-
-            var events = new OsvEvent[r.Events.Count];
-            for (var j = 0; j < events.Length; j++)
-            {
-                events[j] = Event(r.Events[j], source, $"{path}.events[{j}]");
-            }
-
-            result[i] = new OsvRange { Type = type, TypeName = r.Type, Repo = r.Repo, Events = events, DatabaseSpecific = Raw(r.DatabaseSpecific) };
-        }
-
-        return result;
-    }
-
-    private static OsvEvent Event(OsvEventDto? e, string source, string path)
-    {
-        if (e is null)
-        {
-            throw new AdvisoryFormatException(source, path, "null is not allowed; expected an event object");
-        }
-
-        OsvEvent? result = null;
-        var count = 0;
-        if (e.Introduced is not null)
-        {
-            result = new OsvEvent(OsvEventKind.Introduced, e.Introduced);
-            count++;
-        }
-
-        if (e.Fixed is not null)
-        {
-            result = new OsvEvent(OsvEventKind.Fixed, e.Fixed);
-            count++;
-        }
-
-        if (e.LastAffected is not null)
-        {
-            result = new OsvEvent(OsvEventKind.LastAffected, e.LastAffected);
-            count++;
-        }
-
-        if (e.Limit is not null)
-        {
-            result = new OsvEvent(OsvEventKind.Limit, e.Limit);
-            count++;
-        }
-
-        if (count != 1 || result is null)
-        {
-            throw new AdvisoryFormatException(source, path, "an event needs exactly one of 'introduced', 'fixed', 'last_affected' or 'limit'");
-        }
-
-        if (result.Version.Length == 0)
-        {
-            throw new AdvisoryFormatException(source, $"{path}.{result.Key}", "the version is empty");
-        }
-
-        return result;
-    }
-
-    private static JsonElement? Raw(JsonElement? element) =>
-        element is { ValueKind: not JsonValueKind.Null and not JsonValueKind.Undefined } ? element : null;
-
     internal static string JsonLocation(JsonException ex)
     {
         var path = string.IsNullOrEmpty(ex.Path) ? "$" : ex.Path;
@@ -459,12 +214,15 @@ public static class OsvImporter
 
     internal static string FirstSentence(string message)
     {
-        // System.Text.Json appends "Path: ... | LineNumber: ..." which the location already gives.
+        // System.Text.Json appends "Path: ... | LineNumber: ..." (the reader: "LineNumber: ...") which the location already gives.
         var cut = message.IndexOf(" Path:", StringComparison.Ordinal);
+        if (cut < 0)
+        {
+            cut = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
+        }
+
         return cut > 0 ? message[..cut] : message;
     }
-
-    private static string Clip(string text) => text.Length <= 64 ? text : string.Concat(text.AsSpan(0, 64), "…");
 }
 
 /// <summary>The outcome of reading many advisory documents.</summary>
