@@ -188,6 +188,13 @@ public sealed class ApiTests : IAsyncLifetime
         Assert.Contains(page.Entries, e => e.Action == "tenant.create");
         var verify = await client.GetFromJsonAsync<JsonElement>("/api/v1/audit/verify", Ct);
         Assert.True(verify.GetProperty("valid").GetBoolean());
+
+        var user = page.Entries.First(e => e.Action == "user.create").Target;
+        var history = await client.GetFromJsonAsync<AuditPageDto>("/api/v1/audit?target=" + Uri.EscapeDataString(user), Ct);
+        Assert.Equal(user, Assert.Single(history!.Entries).Target);
+        var bad = await client.GetAsync("/api/v1/audit?target=%01x", Ct);
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Equal("target", (await ProblemAsync(bad)).GetProperty("field").GetString());
     }
 
     [Fact]

@@ -162,6 +162,34 @@ public abstract partial class StoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Audit_HistoryOfOneTarget_AndNewestEntries_AreReadPastTheFirstPage()
+    {
+        var a = await NewTenantAsync();
+        var b = await NewTenantAsync();
+        // More entries than one page of the plain listing, so a reader that scans from the start would miss the tail.
+        for (var i = 0; i < 1_100; i++)
+        {
+            await a.AppendAuditAsync(Tester, new AuditRecord("custom.noise", $"thing:{i}", "noise"), Ct);
+        }
+
+        await a.AppendAuditAsync(Tester, new AuditRecord("finding.state", "finding:7", "open -> suppressed"), Ct);
+        await a.AppendAuditAsync(Tester, new AuditRecord("custom.noise", "finding:70", "a different target with the same prefix"), Ct);
+        await a.AppendAuditAsync(Tester, new AuditRecord("finding.state", "finding:7", "suppressed -> open"), Ct);
+        await b.AppendAuditAsync(Tester, new AuditRecord("finding.state", "finding:7", "another tenant's finding"), Ct);
+
+        var history = await a.ListAuditForTargetAsync("finding:7", 0, 100, Ct);
+        Assert.Equal(["open -> suppressed", "suppressed -> open"], history.Select(e => e.Summary));
+        Assert.True(history[0].Sequence < history[1].Sequence);
+        var rest = await a.ListAuditForTargetAsync("finding:7", history[0].Sequence, 100, Ct);
+        Assert.Equal("suppressed -> open", Assert.Single(rest).Summary);
+
+        var recent = await a.ListRecentAuditAsync(3, Ct);
+        Assert.Equal(["suppressed -> open", "a different target with the same prefix", "open -> suppressed"], recent.Select(e => e.Summary));
+        Assert.Equal("another tenant's finding", Assert.Single(await b.ListAuditForTargetAsync("finding:7", 0, 100, Ct)).Summary);
+        Assert.Equal("another tenant's finding", (await b.ListRecentAuditAsync(1, Ct))[0].Summary);
+    }
+
+    [Fact]
     public async Task Audit_ConcurrentAppends_KeepOneUnbrokenChain()
     {
         var a = await NewTenantAsync();

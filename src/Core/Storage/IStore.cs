@@ -102,6 +102,15 @@ public interface ITenantStore
     /// <summary>Audit entries after <paramref name="afterSequence"/>, oldest first.</summary>
     Task<IReadOnlyList<AuditEntry>> ListAuditAsync(long afterSequence, int limit, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Audit entries about one target (such as <c>finding:42</c> or <c>run:7</c>) after
+    /// <paramref name="afterSequence"/>, oldest first; served by an index, whatever the size of the log.
+    /// </summary>
+    Task<IReadOnlyList<AuditEntry>> ListAuditForTargetAsync(string target, long afterSequence, int limit, CancellationToken cancellationToken);
+
+    /// <summary>The newest <paramref name="limit"/> audit entries, newest first.</summary>
+    Task<IReadOnlyList<AuditEntry>> ListRecentAuditAsync(int limit, CancellationToken cancellationToken);
+
     /// <summary>Re-walks the whole chain and reports the first broken link.</summary>
     Task<AuditVerification> VerifyAuditAsync(CancellationToken cancellationToken);
 

@@ -112,20 +112,8 @@ public sealed class DashboardService(RiskService risk, TimeProvider time)
         try
         {
             // The head is read before computing: a change made during the computation makes the next request compute again.
-            var head = kept?.AuditHead ?? 0;
-            while (true)
-            {
-                var page = await tenant.ListAuditAsync(head, PageSize, cancellationToken).ConfigureAwait(false);
-                if (page.Count > 0)
-                {
-                    head = page[^1].Sequence;
-                }
-
-                if (page.Count < PageSize)
-                {
-                    break;
-                }
-            }
+            var newest = await tenant.ListRecentAuditAsync(1, cancellationToken).ConfigureAwait(false);
+            var head = newest.Count > 0 ? newest[0].Sequence : 0;
 
             var dto = await ComputeAsync(tenant, cancellationToken).ConfigureAwait(false);
             entry.Value = new CachedDashboard(dto, head);

@@ -20,7 +20,7 @@ public static class OperationsApi
     {
         var audit = api.MapGroup("/audit").WithTags("Audit");
         audit.MapGet("/", ListAuditAsync).RequirePermission(Permissions.AuditRead)
-            .WithSummary("Audit entries after a sequence number, oldest first (page with ?after=&limit=).");
+            .WithSummary("Audit entries after a sequence number, oldest first (page with ?after=&limit=; ?target=finding:42 for one object's history).");
         audit.MapGet("/verify", VerifyAuditAsync).RequirePermission(Permissions.AuditRead)
             .WithSummary("Re-walks the tenant's hash chain and reports the first broken link.");
 
@@ -33,10 +33,18 @@ public static class OperationsApi
         return api;
     }
 
-    private static async Task<Ok<AuditPageDto>> ListAuditAsync(HttpContext ctx, IStore store, long? after, int? limit, CancellationToken ct)
+    private static async Task<Ok<AuditPageDto>> ListAuditAsync(HttpContext ctx, IStore store, long? after, int? limit, string? target, CancellationToken ct)
     {
         var take = Math.Clamp(limit ?? 100, 1, 1000);
-        var entries = await store.ForTenant(ctx.Scope()).ListAuditAsync(after ?? 0, take, ct).ConfigureAwait(false);
+        if (target is not null && (target.Length is 0 or > 300 || target.AsSpan().ContainsAnyInRange('\0', '\u001f')))
+        {
+            throw new ValidationException("target", "The target must be 1 to 300 characters without control characters, such as 'finding:42'.");
+        }
+
+        var tenant = store.ForTenant(ctx.Scope());
+        var entries = target is null
+            ? await tenant.ListAuditAsync(after ?? 0, take, ct).ConfigureAwait(false)
+            : await tenant.ListAuditForTargetAsync(target, after ?? 0, take, ct).ConfigureAwait(false);
         var list = new List<AuditEntryDto>(entries.Count);
         foreach (var e in entries)
         {

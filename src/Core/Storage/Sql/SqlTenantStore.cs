@@ -162,6 +162,25 @@ internal sealed class SqlTenantStore(SqlStore store, TenantScope scope) : ITenan
         return await SqlStore.ReadListAsync(cmd, SqlStore.ReadAudit, cancellationToken).ConfigureAwait(false);
     }
 
+    public async Task<IReadOnlyList<AuditEntry>> ListAuditForTargetAsync(string target, long afterSequence, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(target);
+        limit = Math.Clamp(limit, 1, 1000);
+        await using var c = await _dialect.OpenAsync(_tenant, cancellationToken).ConfigureAwait(false);
+        await using var cmd = Create(c, null, $"SELECT {SqlStore.AuditColumns} FROM audit_log WHERE tenant_id = @tenant AND target = @target AND seq > @after ORDER BY seq LIMIT @limit",
+            ("@tenant", _tenant), ("@target", target), ("@after", afterSequence), ("@limit", limit));
+        return await SqlStore.ReadListAsync(cmd, SqlStore.ReadAudit, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<AuditEntry>> ListRecentAuditAsync(int limit, CancellationToken cancellationToken)
+    {
+        limit = Math.Clamp(limit, 1, 1000);
+        await using var c = await _dialect.OpenAsync(_tenant, cancellationToken).ConfigureAwait(false);
+        await using var cmd = Create(c, null, $"SELECT {SqlStore.AuditColumns} FROM audit_log WHERE tenant_id = @tenant ORDER BY seq DESC LIMIT @limit",
+            ("@tenant", _tenant), ("@limit", limit));
+        return await SqlStore.ReadListAsync(cmd, SqlStore.ReadAudit, cancellationToken).ConfigureAwait(false);
+    }
+
     public async Task<AuditVerification> VerifyAuditAsync(CancellationToken cancellationToken)
     {
         await using var c = await _dialect.OpenAsync(_tenant, cancellationToken).ConfigureAwait(false);
