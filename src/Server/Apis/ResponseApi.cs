@@ -304,31 +304,9 @@ public static class ResponseApi
         return TypedResults.Ok<IReadOnlyList<ApprovalDto>>(list);
     }
 
-    private static async Task<Ok<ApprovalDto>> DecideAsync(string id, bool approve, DecisionRequest? body, HttpContext ctx, IStore store, PlaybookEngine engine, CancellationToken ct)
-    {
-        var scope = ctx.Scope();
-        var rs = store.ForTenant(scope).Response;
-        var approval = await rs.GetApprovalAsync(id, ct).ConfigureAwait(false) ?? throw new NotFoundException($"Approval '{id}' was not found in this tenant.");
-        if (approval.Approvers.Count > 0)
-        {
-            var role = "role:" + ctx.CallerRole().Name();
-            var user = "user:" + (ctx.User.Identity?.Name ?? "");
-            var allowed = false;
-            foreach (var a in approval.Approvers)
-            {
-                allowed |= string.Equals(a, role, StringComparison.Ordinal) || string.Equals(a, user, StringComparison.OrdinalIgnoreCase);
-            }
-
-            if (!allowed)
-            {
-                throw new ForbiddenException($"Only {string.Join(", ", approval.Approvers)} may decide approval '{id}'.");
-            }
-        }
-
-        var decided = await rs.DecideApprovalAsync(id, approve, body?.Comment, ctx.Actor(), ct).ConfigureAwait(false);
-        engine.Wake(scope, decided.RunId);
-        return TypedResults.Ok(ApprovalDto.From(decided));
-    }
+    private static async Task<Ok<ApprovalDto>> DecideAsync(string id, bool approve, DecisionRequest? body, HttpContext ctx, IStore store, PlaybookEngine engine, CancellationToken ct) =>
+        TypedResults.Ok(ApprovalDto.From(await ApprovalDecisions.DecideAsync(store.ForTenant(ctx.Scope()), engine, id, approve, body?.Comment,
+            ctx.CallerRole(), ctx.User.Identity?.Name, ctx.Actor(), ct).ConfigureAwait(false)));
 
     private static async Task<Ok<IReadOnlyList<string>>> ListSecretsAsync(HttpContext ctx, IStore store, CancellationToken ct) =>
         TypedResults.Ok(await store.ForTenant(ctx.Scope()).Response.ListSecretNamesAsync(ct).ConfigureAwait(false));
