@@ -113,10 +113,17 @@ public sealed class BuilderTests
         var alert = Some.Alert(rule: fired.Id);
 
         var coverage = AttackCoverageBuilder.Compute(Catalogue.Value, rules, [alert]);
-        var layer = AttackCoverageBuilder.NavigatorLayer(coverage, "coverage", "18");
+        var layer = AttackCoverageBuilder.NavigatorLayer(coverage, "coverage", Catalogue.Value.ReleaseVersion);
 
         using var doc = JsonDocument.Parse(layer);
         Assert.Equal("4.5", doc.RootElement.GetProperty("versions").GetProperty("layer").GetString());
+        // The layer names the catalogue's release when the bundle says it, and no release otherwise.
+        Assert.Equal(Catalogue.Value.ReleaseVersion?.Split('.')[0], doc.RootElement.GetProperty("versions").TryGetProperty("attack", out var attack) ? attack.GetString() : null);
+        using (var named = JsonDocument.Parse(AttackCoverageBuilder.NavigatorLayer(coverage, "coverage", "17.1")))
+        {
+            Assert.Equal("17", named.RootElement.GetProperty("versions").GetProperty("attack").GetString());
+        }
+
         Assert.Equal("enterprise-attack", doc.RootElement.GetProperty("domain").GetString());
         var techniques = doc.RootElement.GetProperty("techniques").EnumerateArray().ToList();
         Assert.NotEmpty(techniques);

@@ -72,7 +72,7 @@ internal static class ReportCommands
                 var now = TimeProvider.System.GetUtcNow();
                 var alerts = await feeds.AlertsAsync(tenantStore, new ReportPeriod(now.AddDays(-30), now), ct).ConfigureAwait(false);
                 var coverage = AttackCoverageBuilder.Compute(catalogue, (await feeds.RulesAsync(tenantStore, ct).ConfigureAwait(false)).Items, alerts.Items);
-                await File.WriteAllBytesAsync(layerPath, AttackCoverageBuilder.NavigatorLayer(coverage, "mcpsec coverage " + report.Document.Tenant, "18"), ct).ConfigureAwait(false);
+                await File.WriteAllBytesAsync(layerPath, AttackCoverageBuilder.NavigatorLayer(coverage, "mcpsec coverage " + report.Document.Tenant, catalogue.ReleaseVersion), ct).ConfigureAwait(false);
                 await stdout.WriteLineAsync(layerPath + ": ATT&CK Navigator layer").ConfigureAwait(false);
             }
 

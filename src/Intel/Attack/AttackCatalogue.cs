@@ -69,6 +69,12 @@ public sealed class AttackCatalogue
     /// <summary>The tactics, in matrix order (Reconnaissance first) when the bundle has a matrix.</summary>
     public IReadOnlyList<AttackObject> Tactics { get; }
 
+    /// <summary>
+    /// The ATT&amp;CK release of the bundle (such as <c>17.1</c>), from its <c>x-mitre-collection</c> object; null
+    /// when the bundle does not say (a bundle assembled from single objects).
+    /// </summary>
+    public string? ReleaseVersion { get; private init; }
+
     /// <summary>All techniques and sub-techniques, revoked and deprecated ones included, ordered by id.</summary>
     public IReadOnlyList<AttackObject> Techniques { get; }
 
@@ -317,6 +323,8 @@ public sealed class AttackCatalogue
         private readonly List<string> _matrixTacticRefs = [];
         private int _count;
 
+        public string? ReleaseVersion { get; private set; }
+
         public void Add(JsonElement o)
         {
             if (++_count > maxObjects)
@@ -333,6 +341,10 @@ public sealed class AttackCatalogue
             var type = GetString(o, "type");
             switch (type)
             {
+                case "x-mitre-collection":
+                    // Present in MITRE's release bundles: the ATT&CK release the bundle is (such as "17.1").
+                    ReleaseVersion ??= GetString(o, "x_mitre_version");
+                    return;
                 case "relationship":
                     var relationshipType = GetString(o, "relationship_type");
                     var source = GetString(o, "source_ref");
@@ -462,7 +474,7 @@ public sealed class AttackCatalogue
                 }
             }
 
-            return new AttackCatalogue(_byStixId, byExternalId, tacticsByShortName, tactics, uses, mitigations);
+            return new AttackCatalogue(_byStixId, byExternalId, tacticsByShortName, tactics, uses, mitigations) { ReleaseVersion = ReleaseVersion };
         }
 
         private static void Append(Dictionary<string, List<AttackObject>> map, string key, AttackObject value)

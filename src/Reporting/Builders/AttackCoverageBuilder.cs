@@ -220,8 +220,11 @@ public static class AttackCoverageBuilder
     /// </summary>
     /// <param name="coverage">Computed coverage.</param>
     /// <param name="name">Layer name.</param>
-    /// <param name="attackVersion">ATT&amp;CK major version of the loaded catalogue (e.g. <c>18</c>).</param>
-    public static byte[] NavigatorLayer(AttackCoverage coverage, string name, string attackVersion)
+    /// <param name="attackVersion">
+    /// ATT&amp;CK release of the loaded catalogue (such as <c>17.1</c>; the layer names its major version), or null
+    /// when unknown: the layer then names none and the Navigator opens it with its own release.
+    /// </param>
+    public static byte[] NavigatorLayer(AttackCoverage coverage, string name, string? attackVersion)
     {
         ArgumentNullException.ThrowIfNull(coverage);
         var buffer = new ArrayBufferWriter<byte>();
@@ -236,7 +239,12 @@ public static class AttackCoverageBuilder
             w.WriteStartObject();
             w.WriteString("name", name);
             w.WriteStartObject("versions");
-            w.WriteString("attack", attackVersion);
+            if (!string.IsNullOrWhiteSpace(attackVersion))
+            {
+                var dot = attackVersion.IndexOf('.', StringComparison.Ordinal);
+                w.WriteString("attack", dot > 0 ? attackVersion[..dot] : attackVersion);
+            }
+
             w.WriteString("navigator", "5.1.0");
             w.WriteString("layer", "4.5");
             w.WriteEndObject();

@@ -176,6 +176,17 @@ public sealed partial class AttackCatalogueTests
     }
 
     [Fact]
+    public void ReleaseVersion_ComesFromTheCollectionObject_OrIsUnknown()
+    {
+        const string Tactic = "{\"type\":\"x-mitre-tactic\",\"id\":\"x-mitre-tactic--1\",\"name\":\"Execution\",\"x_mitre_shortname\":\"execution\",\"external_references\":[{\"source_name\":\"mitre-attack\",\"external_id\":\"TA0002\"}]}";
+        var withCollection = "{\"type\":\"bundle\",\"objects\":[{\"type\":\"x-mitre-collection\",\"id\":\"x-mitre-collection--1\",\"name\":\"Enterprise ATT&CK\",\"x_mitre_version\":\"17.1\"}," + Tactic + "]}";
+        var catalogue = AttackCatalogue.Load(new MemoryStream(Encoding.UTF8.GetBytes(withCollection)));
+        Assert.Equal("17.1", catalogue.ReleaseVersion);
+        Assert.NotNull(catalogue.Find("TA0002"));
+        Assert.Null(AttackCatalogue.Load(new MemoryStream(Encoding.UTF8.GetBytes("{\"type\":\"bundle\",\"objects\":[" + Tactic + "]}"))).ReleaseVersion);
+    }
+
+    [Fact]
     public void BadInput_IsRejectedWithTheDocumentedException()
     {
         Assert.Throws<AttackCatalogueException>(() => AttackCatalogue.Load(new MemoryStream("{\"type\":\"bundle\",\"objects\":[{\"type\":"u8.ToArray())));
