@@ -75,4 +75,46 @@ public abstract partial class StoreContract
         Assert.Equal((0, 0, 1), await Store.Advisories.UpsertAsync([a], Ct));
         Assert.Equal((0, 0, 0), await Store.Advisories.UpsertAsync([], Ct));
     }
+
+    [Fact]
+    public async Task Advisories_SameIdTwiceInOneBatch_DecidedInOrder()
+    {
+        // Newer then older: the newer is stored, the older kept out. An identical repeat is unchanged.
+        Assert.Equal((1, 1, 2), await Store.Advisories.UpsertAsync(
+            [Advisory("GO-1", "2024-01-01T00:00:00Z", "one"), Advisory("GO-1", "2024-02-01T00:00:00Z", "one, newer"),
+             Advisory("GO-1", "2023-01-01T00:00:00Z", "one, older"), Advisory("GO-1", "2024-02-01T00:00:00Z", "one, newer")], Ct));
+        var stored = Assert.Single(await StoredAdvisoriesAsync());
+        Assert.Contains("one, newer", stored.Value.Document, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Advisories_LargeBatch_CountsAndStoresEveryRow()
+    {
+        // More rows than one lookup query or one INSERT statement takes; every third one stored before.
+        var batch = new List<StoredAdvisory>();
+        var before = new List<StoredAdvisory>();
+        for (var i = 0; i < 1300; i++)
+        {
+            var a = Advisory($"PYSEC-{i:D5}", "2024-01-01T00:00:00Z", "v" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), i % 7 == 0 ? "2024-01-01T00:00:00Z" : null);
+            batch.Add(a);
+            if (i % 3 == 0)
+            {
+                before.Add(i % 2 == 0 ? a : a with { Document = a.Document.Replace("\"v", "\"old v", StringComparison.Ordinal) });
+            }
+        }
+
+        Assert.Equal((before.Count, 0, 0), await Store.Advisories.UpsertAsync(before, Ct));
+        var changed = before.Count(b => b.Document.Contains("old v", StringComparison.Ordinal));
+        Assert.Equal((batch.Count - before.Count, changed, before.Count - changed), await Store.Advisories.UpsertAsync(batch, Ct));
+        var stored = await StoredAdvisoriesAsync();
+        Assert.Equal(batch.Count, stored.Count);
+        foreach (var a in batch)
+        {
+            Assert.Equal(a.Document, stored[a.Id].Document);
+            Assert.Equal(a.Withdrawn, stored[a.Id].Withdrawn);
+            Assert.Equal(a.Source, stored[a.Id].Source);
+        }
+
+        Assert.Equal((0, 0, batch.Count), await Store.Advisories.UpsertAsync(batch, Ct));
+    }
 }

@@ -21,7 +21,7 @@ public sealed class AdvisoryDatabase(IStore store) : IDisposable
     private const int ParallelChunk = 512;
 
     /// <summary>Files read and parsed ahead of the writer in a directory import, per chunk.</summary>
-    private const int ImportChunk = 2048;
+    private const int ImportChunk = 1024;
 
     /// <summary>Advisories written per store transaction.</summary>
     private const int WriteBatch = 2048;
@@ -333,13 +333,14 @@ public sealed class AdvisoryDatabase(IStore store) : IDisposable
             // while one chunk is written to the store in file order on this thread, the next one is being
             // parsed, so batches, errors and progress stay deterministic.
             using var readAhead = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            Task<PreparedFile[]>? next = files.Length > 0 ? PrepareChunkAsync(files, 0, readAhead.Token) : null;
+            var keepModel = imported is not null;
+            Task<PreparedFile[]>? next = files.Length > 0 ? PrepareChunkAsync(files, 0, keepModel, readAhead.Token) : null;
             try
             {
                 for (var start = 0; start < files.Length; start += ImportChunk)
                 {
                     var prepared = await next!.ConfigureAwait(false);
-                    next = start + ImportChunk < files.Length ? PrepareChunkAsync(files, start + ImportChunk, readAhead.Token) : null;
+                    next = start + ImportChunk < files.Length ? PrepareChunkAsync(files, start + ImportChunk, keepModel, readAhead.Token) : null;
                     for (var i = 0; i < prepared.Length; i++)
                     {
                         var file = prepared[i];
@@ -352,10 +353,10 @@ public sealed class AdvisoryDatabase(IStore store) : IDisposable
                         {
                             errors.Add($"{file.Name}: {error.Message}");
                         }
-                        else if (file.Advisory is { } advisory)
+                        else if (file.Stored is { } stored)
                         {
-                            imported?.Add(advisory);
-                            batch.Add(new StoredAdvisory(advisory.Id, file.Name, advisory.Modified, advisory.Withdrawn, file.Text!) { ContentHash = file.Hash });
+                            imported?.Add(file.Advisory!);
+                            batch.Add(stored);
                             advisories++;
                             if (batch.Count >= WriteBatch)
                             {
@@ -580,9 +581,9 @@ public sealed class AdvisoryDatabase(IStore store) : IDisposable
     }
 
     /// <summary>Which feed a file holds, from its name and the first 4 KiB of its bytes (searched as UTF-8, nothing decoded).</summary>
-    private static string Classify(byte[] bytes, string name)
+    private static string Classify(ReadOnlySpan<byte> bytes, string name)
     {
-        var head = bytes.AsSpan(0, Math.Min(bytes.Length, 4096));
+        var head = bytes[..Math.Min(bytes.Length, 4096)];
         if (name.EndsWith(".csv", StringComparison.OrdinalIgnoreCase))
         {
             return head.StartsWith("#model_version"u8) || head.StartsWith("cve,epss"u8) ? "epss" : "kev-csv";
@@ -632,59 +633,75 @@ public sealed class AdvisoryDatabase(IStore store) : IDisposable
 
     private static bool IsFeedFile(ReadOnlySpan<char> name) => name.EndsWith(".json", StringComparison.Ordinal) || name.EndsWith(".csv", StringComparison.Ordinal);
 
-    private static Task<PreparedFile[]> PrepareChunkAsync(string[] files, int start, CancellationToken cancellationToken) => Task.Run(() =>
+    private static Task<PreparedFile[]> PrepareChunkAsync(string[] files, int start, bool keepModel, CancellationToken cancellationToken) => Task.Run(() =>
     {
         var prepared = new PreparedFile[Math.Min(ImportChunk, files.Length - start)];
-        Parallel.For(0, prepared.Length, new ParallelOptions { CancellationToken = cancellationToken }, i => prepared[i] = PreparedFile.Read(files[start + i]));
+        Parallel.For(0, prepared.Length, new ParallelOptions { CancellationToken = cancellationToken }, i => prepared[i] = PreparedFile.Read(files[start + i], keepModel));
         return prepared;
     }, cancellationToken);
 
     /// <summary>
-    /// One file of a directory import, read (and, for an OSV document, parsed and hashed) off the writing thread.
-    /// Other feed kinds (KEV, EPSS, NVD) keep their bytes for the sequential path.
+    /// One file of a directory import, read (and, for an OSV document, parsed and hashed) off the writing thread:
+    /// the row to store, and the parsed advisory when the index is rebuilt from it. Other feed kinds (KEV, EPSS,
+    /// NVD) keep their bytes for the sequential path.
     /// </summary>
-    private readonly record struct PreparedFile(string Name, byte[]? Bytes, OsvAdvisory? Advisory, string? Text, byte[]? Hash, Exception? Error, Exception? Fatal = null)
+    private readonly record struct PreparedFile(string Name, byte[]? Bytes, StoredAdvisory? Stored, OsvAdvisory? Advisory, Exception? Error, Exception? Fatal = null)
     {
-        public static PreparedFile Read(string file)
+        public static PreparedFile Read(string file, bool keepModel)
         {
             if (!IsFeedFile(Path.GetFileName(file.AsSpan())))
             {
-                return new PreparedFile(file, null, null, null, null, null);
+                return new PreparedFile(file, null, null, null, null);
             }
 
-            byte[] bytes;
+            // Read into a pooled buffer: an OSV document needs its bytes only until it is parsed, hashed and decoded.
+            byte[] buffer;
+            int length;
+            bool pooled;
             try
             {
-                bytes = ReadFeedFile(file);
+                (buffer, length, pooled) = ReadFeedFile(file);
             }
             catch (ValidationException ex)
             {
                 // Grown past the limit since it was listed: stops the import, as an oversized file does.
-                return new PreparedFile(file, null, null, null, null, null, ex);
-            }
-
-            if (Classify(bytes, file) != "osv")
-            {
-                return new PreparedFile(file, bytes, null, null, null, null);
+                return new PreparedFile(file, null, null, null, null, ex);
             }
 
             try
             {
+                var bytes = buffer.AsSpan(0, length);
+                if (Classify(bytes, file) != "osv")
+                {
+                    return new PreparedFile(file, !pooled && length == buffer.Length ? buffer : bytes.ToArray(), null, null, null);
+                }
+
                 var advisory = OsvImporter.Parse(bytes, file);
                 var text = Encoding.UTF8.GetString(bytes);
 
                 // The stored hash is that of the text's UTF-8 bytes: for a valid UTF-8 file, the file's own bytes.
                 var hash = System.Text.Unicode.Utf8.IsValid(bytes) ? System.Security.Cryptography.SHA256.HashData(bytes) : StoredAdvisory.HashOf(text);
-                return new PreparedFile(file, null, advisory, text, hash, null);
+                var stored = new StoredAdvisory(advisory.Id, file, advisory.Modified, advisory.Withdrawn, text) { ContentHash = hash };
+                return new PreparedFile(file, null, stored, keepModel ? advisory : null, null);
             }
             catch (AdvisoryFormatException ex)
             {
-                return new PreparedFile(file, null, null, null, null, ex);
+                return new PreparedFile(file, null, null, null, ex);
+            }
+            finally
+            {
+                if (pooled)
+                {
+                    System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+                }
             }
         }
 
+        /// <summary>Files up to this size are read into pooled buffers; larger ones (KEV, NVD, EPSS) into their own.</summary>
+        private const int PooledFileBytes = 1 << 20;
+
         /// <summary>Reads a file whose size was checked when listed; one that has grown past the limit since is refused.</summary>
-        private static byte[] ReadFeedFile(string file)
+        private static (byte[] Buffer, int Length, bool Pooled) ReadFeedFile(string file)
         {
             using var handle = File.OpenHandle(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
             var length = RandomAccess.GetLength(handle);
@@ -693,22 +710,30 @@ public sealed class AdvisoryDatabase(IStore store) : IDisposable
                 throw new ValidationException("path", $"{file}: {length} bytes is larger than the 512 MiB a feed file may have.");
             }
 
-            var bytes = new byte[length];
+            var pooled = length <= PooledFileBytes;
+            var buffer = pooled ? System.Buffers.ArrayPool<byte>.Shared.Rent((int)length) : new byte[length];
             var read = 0;
-            while (read < bytes.Length)
+            try
             {
-                var n = RandomAccess.Read(handle, bytes.AsSpan(read), read);
-                if (n == 0)
+                while (read < length)
                 {
-                    // Shrunk since its length was read: keep what is there.
-                    Array.Resize(ref bytes, read);
-                    break;
-                }
+                    // Shrunk since its length was read: what is there is read.
+                    var n = RandomAccess.Read(handle, buffer.AsSpan(read, (int)length - read), read);
+                    if (n == 0)
+                    {
+                        break;
+                    }
 
-                read += n;
+                    read += n;
+                }
+            }
+            catch when (pooled)
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+                throw;
             }
 
-            return bytes;
+            return (buffer, read, pooled);
         }
     }
 
