@@ -45,6 +45,71 @@ public abstract partial class StoreContract
     }
 
     [Fact]
+    public async Task WriteBatch_CreatesClaimedRuns_StepsAndEnds_InOneTransaction_AuditChainIntact()
+    {
+        var t = await NewTenantAsync();
+        var lease = DateTimeOffset.UtcNow.AddMinutes(1);
+        var created = await t.Response.WriteBatchAsync(
+            [(Run(key: "k-1"), Responder), (Run(), Responder), (Run(key: "k-1"), Responder), (Run(playbook: "other", key: "k-1"), Responder)], "worker-1", lease, [], [], Ct);
+        Assert.Equal(4, created.Count);
+        Assert.True(created[0].Created && created[1].Created && created[3].Created);
+        // The same trigger key twice in one batch: one run.
+        Assert.False(created[2].Created);
+        Assert.Equal(created[0].Run.Id, created[2].Run.Id);
+        Assert.NotEqual(created[0].Run.Id, created[3].Run.Id);
+        foreach (var (run, _) in created)
+        {
+            // Created already claimed: running under worker-1's lease, so nobody else can claim it.
+            Assert.Equal(RunState.Running, run.State);
+            Assert.Equal(RunState.Running, (await t.Response.GetRunAsync(run.Id, Ct))!.State);
+            Assert.Null(await t.Response.ClaimRunAsync(run.Id, "worker-2", DateTimeOffset.UtcNow.AddMinutes(1), Ct));
+        }
+
+        Assert.Empty(await t.Response.ListRunnableAsync(10, Ct));
+        var again = await t.Response.WriteBatchAsync([(Run(key: "k-1"), Responder)], "worker-1", lease, [], [], Ct);
+        Assert.False(again[0].Created);
+        Assert.Equal(created[0].Run.Id, again[0].Run.Id);
+
+        // Steps (two updates of one step: the last one stays) and the run's end in one transaction with a new run.
+        var id = created[1].Run.Id;
+        var now = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        var more = await t.Response.WriteBatchAsync([(Run(), Responder)], "worker-1", lease,
+        [
+            new StepRecord(id, "a", "a", "action", StepState.Running, 1, null, null, null, null, now, null, null),
+            new StepRecord(id, "a", "a", "action", StepState.Succeeded, 1, null, """{"ok":true}""", null, null, now, now, null),
+            new StepRecord(id, "b", "b", "action", StepState.Running, 1, null, null, null, null, now, null, null),
+        ], [new RunUpdate(id, RunState.Succeeded)], Ct);
+        Assert.True(more[0].Created);
+        var steps = await t.Response.ListStepsAsync(id, Ct);
+        Assert.Equal(StepState.Succeeded, steps.Single(s => s.Key == "a").State);
+        Assert.Equal("""{"ok":true}""", steps.Single(s => s.Key == "a").Output);
+        Assert.Equal(StepState.Running, steps.Single(s => s.Key == "b").State);
+        Assert.Equal(RunState.Succeeded, (await t.Response.GetRunAsync(id, Ct))!.State);
+
+        var audit = await t.ListAuditAsync(0, 100, Ct);
+        Assert.Equal(4, audit.Count(a => a.Action == "playbook.run.start"));
+        Assert.Single(audit, a => a.Action == "playbook.run.finish" && a.Target == $"run:{id}");
+        Assert.True((await t.VerifyAuditAsync(Ct)).Valid);
+    }
+
+    [Fact]
+    public async Task WriteBatch_StepOfAnotherTenantsRun_NothingWritten()
+    {
+        var a = await NewTenantAsync();
+        var b = await NewTenantAsync();
+        var (run, _) = await a.Response.CreateRunAsync(Run(), Responder, Ct);
+        var now = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        await a.Response.WriteAsync([new StepRecord(run.Id, "a", "a", "action", StepState.Running, 1, null, null, null, null, now, null, null)], [], Ct);
+        var before = (await b.ListAuditAsync(0, 100, Ct)).Count;
+        await Assert.ThrowsAnyAsync<Exception>(() => b.Response.WriteBatchAsync([(Run(), Responder)], "w", now.AddMinutes(1),
+            [new StepRecord(run.Id, "a", "a", "action", StepState.Succeeded, 1, null, "{}", null, null, now, now, null)], [], Ct));
+        // Nothing of the failed batch is stored: not the other tenant's step change, not the new run, not its audit entry.
+        Assert.Equal(StepState.Running, (await a.Response.ListStepsAsync(run.Id, Ct)).Single().State);
+        Assert.Empty(await b.Response.ListRunsAsync(new RunQuery(), Ct));
+        Assert.Equal(before, (await b.ListAuditAsync(0, 100, Ct)).Count);
+    }
+
+    [Fact]
     public async Task Claim_OnlyOneOwnerUntilLeaseExpires()
     {
         var t = await NewTenantAsync();

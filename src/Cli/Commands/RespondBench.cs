@@ -16,15 +16,17 @@ namespace McpSecurity.Cli.Commands;
 
 /// <summary>
 /// <c>mcpsec bench respond</c>: many concurrent runs of a 5-step playbook whose actions call a local no-op HTTP
-/// listener; prints runs/s, step-scheduling latency (engine time between one action's end and the next action's
-/// start, including the durable write before it), store writes per run and peak memory.
+/// listener; prints runs/s, step-scheduling latency (engine time from a step becoming ready, i.e. the previous step's
+/// completion committed or the run started, to its action's dispatch), durable-commit latency (a waited-for journal
+/// write from queueing to commit), store writes per run, CPU time per run and peak memory.
 /// </summary>
 internal static class RespondBench
 {
     public static Command Create()
     {
-        var runs = new Option<int>("--runs") { Description = "Concurrent runs", DefaultValueFactory = _ => 10_000 };
-        var command = new Command("respond", "Durable playbook engine: N concurrent runs of a 5-step playbook against a local no-op HTTP listener (use a scratch --data-dir or database).") { runs };
+        var runs = new Option<int>("--runs") { Description = "Runs started at once", DefaultValueFactory = _ => 10_000 };
+        var inFlight = new Option<int>("--in-flight") { Description = "Runs executing at once (default: all of them)", DefaultValueFactory = _ => 0 };
+        var command = new Command("respond", "Durable playbook engine: N concurrent runs of a 5-step playbook against a local no-op HTTP listener (use a scratch --data-dir or database).") { runs, inFlight };
         StoreCliOptions.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
@@ -50,7 +52,8 @@ internal static class RespondBench
             await listener.StartAsync(ct).ConfigureAwait(false);
             var url = listener.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
 
-            var engineOptions = new PlaybookEngineOptions { MaxConcurrentRuns = n, MaxRunsPerTenant = n, PollMilliseconds = 60_000 };
+            var slots = parse.GetValue(inFlight) is > 0 and var f ? Math.Min(f, n) : n;
+            var engineOptions = new PlaybookEngineOptions { MaxConcurrentRuns = slots, MaxRunsPerTenant = slots, PollMilliseconds = 60_000 };
             await using var engine = PlaybookCommands.CreateEngine(store, options, ["127.0.0.1/32"], engineOptions);
             var samples = new long[n * 5 + 16];
             var sampleCount = -1L;
@@ -62,6 +65,16 @@ internal static class RespondBench
                     samples[i] = ticks;
                 }
             };
+            var commits = new long[n * 7 + 16];
+            var commitCount = -1L;
+            engine.CommitSample = ticks =>
+            {
+                var i = Interlocked.Increment(ref commitCount);
+                if (i < commits.Length)
+                {
+                    commits[i] = ticks;
+                }
+            };
 
             var yaml = "name: bench\nconcurrency: 10000\nsteps:\n";
             for (var s = 1; s <= 5; s++)
@@ -70,12 +83,25 @@ internal static class RespondBench
             }
 
             var def = engine.Loader.Load(yaml);
-            await output.WriteLineAsync($"respond bench: provider={store.Provider} runs={n} steps/run=5 listener={url}").ConfigureAwait(false);
+            // Runs end when their final state is committed; the store is checked afterwards, outside the timed part.
+            var ended = 0;
+            var allEnded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            engine.RunEnded = (_, _) =>
+            {
+                if (Interlocked.Increment(ref ended) == n)
+                {
+                    allEnded.TrySetResult();
+                }
+            };
+            await output.WriteLineAsync($"respond bench: provider={store.Provider} runs={n} in-flight={slots} steps/run=5 listener={url}").ConfigureAwait(false);
             var gc0 = GC.CollectionCount(0);
+            using var self = Process.GetCurrentProcess();
+            var cpu0 = self.TotalProcessorTime;
             var sw = Stopwatch.StartNew();
             var ids = new string[n];
             var actor = Actor.System("bench");
-            var starts = new Task[Math.Min(n, 64)];
+            // Triggers arrive concurrently (up to 1,024 at once), as from many alerts or webhook calls.
+            var starts = new Task[Math.Min(n, 1024)];
             var next = -1;
             for (var w = 0; w < starts.Length; w++)
             {
@@ -91,6 +117,10 @@ internal static class RespondBench
 
             await Task.WhenAll(starts).ConfigureAwait(false);
             var created = sw.Elapsed;
+            await allEnded.Task.WaitAsync(ct).ConfigureAwait(false);
+            sw.Stop();
+            self.Refresh();
+            var cpu = self.TotalProcessorTime - cpu0;
             var failed = 0;
             foreach (var id in ids)
             {
@@ -98,21 +128,27 @@ internal static class RespondBench
                 failed += run.State == RunState.Succeeded ? 0 : 1;
             }
 
-            sw.Stop();
             var count = (int)Math.Min(Interlocked.Read(ref sampleCount) + 1, samples.Length);
             Array.Sort(samples, 0, count);
+            var ccount = (int)Math.Min(Interlocked.Read(ref commitCount) + 1, commits.Length);
+            Array.Sort(commits, 0, ccount);
             double Ms(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
-            // Per run: create (1 transaction with its audit entry), claim (1 update), and the journal's records.
+            string Pct(long[] a, int c) => c == 0 ? "no samples" : string.Create(CultureInfo.InvariantCulture,
+                $"p50 {Ms(a[c / 2]):F3} ms, p99 {Ms(a[(int)(c * 0.99)]):F3} ms, max {Ms(a[c - 1]):F3} ms over {c}");
+            // Every store write of a run goes through the journal: creation (run row, audit entry), step records and run updates
+            // (with the final audit entry), plus one audit-chain head update per transaction that appends audit entries.
             var records = engine.JournalRecords;
             var transactions = engine.JournalTransactions;
-            var writesPerRun = (records + 2.0 * n) / n;
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                 $"  {n} runs ({n * 5} actions, {Interlocked.Read(ref received)} requests received, {failed} not succeeded) in {sw.Elapsed.TotalSeconds:F2} s = {n / sw.Elapsed.TotalSeconds:F0} runs/s ({created.TotalSeconds:F2} s to create them)")).ConfigureAwait(false);
+            await output.WriteLineAsync(
+                $"  step scheduling (engine time from step ready = previous completion committed or run started, to action dispatch; action and commit time excluded): {Pct(samples, count)} steps").ConfigureAwait(false);
+            await output.WriteLineAsync(
+                $"  durable commit (run creation, step completion, run end: queued to committed, group commit): {Pct(commits, ccount)} writes").ConfigureAwait(false);
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"  step scheduling (engine time before each action, durable write included, action time excluded): p50 {Ms(samples[count / 2]):F3} ms, p99 {Ms(samples[(int)(count * 0.99)]):F3} ms, max {Ms(samples[count - 1]):F3} ms over {count} steps")).ConfigureAwait(false);
+                $"  store writes per run: {engine.JournalRows / (double)n:F1} row writes ({records / (double)n:F1} records), {transactions / (double)n:F3} transactions (group commit: {records / (double)Math.Max(1, transactions):F1} records per transaction)")).ConfigureAwait(false);
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"  store writes per run: {writesPerRun:F1} row writes (create+audit, claim, {records / (double)n:F1} step/run records), {(transactions + 2.0 * n) / n:F2} transactions (group commit: {records / (double)Math.Max(1, transactions):F1} records per journal transaction)")).ConfigureAwait(false);
-            using var self = Process.GetCurrentProcess();
+                $"  CPU time: {cpu.TotalMilliseconds / n:F3} ms per run ({cpu.TotalSeconds:F2} s in this process, listener included; {Environment.ProcessorCount} cores)")).ConfigureAwait(false);
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                 $"  peak memory: working set {self.PeakWorkingSet64 / (1024.0 * 1024):F0} MiB, managed heap now {GC.GetTotalMemory(false) / (1024.0 * 1024):F0} MiB, gen0 collections {GC.CollectionCount(0) - gc0}")).ConfigureAwait(false);
             return failed == 0 ? CliApp.Ok : CliApp.Failure;

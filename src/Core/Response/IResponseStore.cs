@@ -24,6 +24,16 @@ public interface IResponseStore
     /// </summary>
     Task<(PlaybookRun Run, bool Created)> CreateRunAsync(NewRun run, Actor actor, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The engine's group commit, in one transaction: creates runs (each audited; the trigger-key rule of
+    /// <see cref="CreateRunAsync"/> holds, also between runs of the batch), then upserts step records and applies run
+    /// updates in order (as <see cref="WriteAsync"/>). With a <paramref name="leaseOwner"/>, new runs are created already
+    /// claimed by it (running, lease until <paramref name="leaseUntil"/>), so their worker needs no separate claim.
+    /// Returns the created (or existing) runs in the order of <paramref name="creates"/>.
+    /// </summary>
+    Task<IReadOnlyList<(PlaybookRun Run, bool Created)>> WriteBatchAsync(IReadOnlyList<(NewRun Run, Actor Actor)> creates, string? leaseOwner, DateTimeOffset leaseUntil,
+        IReadOnlyList<StepRecord> steps, IReadOnlyList<RunUpdate> runs, CancellationToken cancellationToken);
+
     /// <summary>A run by id, or null.</summary>
     Task<PlaybookRun?> GetRunAsync(string id, CancellationToken cancellationToken);
 

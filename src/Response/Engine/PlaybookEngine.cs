@@ -31,6 +31,7 @@ public sealed partial class PlaybookEngine : IAsyncDisposable
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _tenantSlots = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _playbookSlots = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Active> _active = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Held> _held = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _dispatched = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, PlaybookDefinition> _definitions = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
@@ -48,9 +49,9 @@ public sealed partial class PlaybookEngine : IAsyncDisposable
         Options = options;
         _time = time;
         _log = log;
-        _journal = new StepJournal(store);
         _global = new SemaphoreSlim(Math.Max(1, options.MaxConcurrentRuns));
         Owner = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}";
+        _journal = new StepJournal(store, Owner, TimeSpan.FromSeconds(Math.Max(1, options.LeaseSeconds)), time, log);
     }
 
     /// <summary>Identity of this engine's leases.</summary>
@@ -68,15 +69,36 @@ public sealed partial class PlaybookEngine : IAsyncDisposable
     /// <summary>Step and run records committed by the step journal.</summary>
     public long JournalRecords => _journal.Records;
 
-    /// <summary>Per-step scheduling samples: total ticks spent in the engine between steps, excluding action time.</summary>
+    /// <summary>Rows written by the step journal (records, audit entries and audit chain heads).</summary>
+    public long JournalRows => _journal.Rows;
+
+    /// <summary>
+    /// Per-step scheduling samples: total ticks the engine spent between a step becoming ready (the previous step's
+    /// completion committed, or the run started) and its action being dispatched.
+    /// </summary>
     public (long Ticks, long Samples) SchedulingOverhead => (Interlocked.Read(ref _schedulingTicks), Interlocked.Read(ref _schedulingSamples));
 
     /// <summary>Optional sink for per-step scheduling latency (ticks), for the benchmark.</summary>
     public Action<long>? SchedulingSample { get; set; }
 
+    /// <summary>Optional sink called after a run's final state (succeeded, failed, cancelled) is committed (for the benchmark).</summary>
+    public Action<string, RunState>? RunEnded
+    {
+        get => _journal.RunEnded;
+        set => _journal.RunEnded = value;
+    }
+
+    /// <summary>Optional sink for durable-commit latency (ticks from queueing a waited-for journal write to its commit), for the benchmark.</summary>
+    public Action<long>? CommitSample
+    {
+        get => _journal.CommitSample;
+        set => _journal.CommitSample = value;
+    }
+
     /// <summary>
     /// Validates inputs against the playbook, creates the run and starts it. With a trigger key, a repeated trigger
-    /// returns the existing run instead of starting a second one.
+    /// returns the existing run instead of starting a second one. The run is created already claimed by this engine
+    /// (group-committed with other new runs); the lease is renewed while it waits for a concurrency slot.
     /// </summary>
     public async Task<PlaybookRun> StartAsync(TenantScope tenant, PlaybookDefinition definition, PlaybookRecord? record, string triggerKind, string? triggerKey,
         JsonObject trigger, JsonObject? input, bool dryRun, Actor actor, CancellationToken cancellationToken)
@@ -84,15 +106,18 @@ public sealed partial class PlaybookEngine : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(definition);
         ArgumentNullException.ThrowIfNull(trigger);
         var inputs = BindInputs(definition, input ?? []);
-        var (run, created) = await _store.ForTenant(tenant).Response.CreateRunAsync(new NewRun(record?.Id, definition.Name, record?.Version ?? 0, definition.Source,
-            triggerKind, triggerKey, trigger.ToJsonString(), inputs.ToJsonString(), dryRun), actor, cancellationToken).ConfigureAwait(false);
+        ArgumentNullException.ThrowIfNull(actor);
+        cancellationToken.ThrowIfCancellationRequested();
+        var (run, created) = await _journal.CreateAsync(tenant.TenantId, new NewRun(record?.Id, definition.Name, record?.Version ?? 0, definition.Source,
+            triggerKind, triggerKey, trigger.ToJsonString(), inputs.ToJsonString(), dryRun), actor).ConfigureAwait(false);
         if (created)
         {
             if (_definitions.Count < 1024)
             {
                 _definitions.TryAdd(definition.Source, definition);
             }
-            Dispatch(tenant.TenantId, run.Id);
+
+            DispatchClaimed(tenant.TenantId, run, definition);
         }
 
         return run;
@@ -102,6 +127,12 @@ public sealed partial class PlaybookEngine : IAsyncDisposable
     public async Task<PlaybookRun> CancelAsync(TenantScope tenant, string runId, Actor actor, CancellationToken cancellationToken)
     {
         var run = await _store.ForTenant(tenant).Response.RequestCancelAsync(runId, actor, cancellationToken).ConfigureAwait(false);
+        // Held first, then active: the executor registers as active before it reads the held flag, so one of the two sees it.
+        if (_held.TryGetValue(runId, out var h))
+        {
+            h.CancelRequested = true;
+        }
+
         if (_active.TryGetValue(runId, out var a))
         {
             await a.Cancel.CancelAsync().ConfigureAwait(false);
@@ -140,6 +171,14 @@ public sealed partial class PlaybookEngine : IAsyncDisposable
             foreach (var (id, a) in _active)
             {
                 if (string.Equals(a.Tenant, tenant.Id, StringComparison.Ordinal))
+                {
+                    mine.Add(id);
+                }
+            }
+
+            foreach (var (id, h) in _held)
+            {
+                if (string.Equals(h.Tenant, tenant.Id, StringComparison.Ordinal))
                 {
                     mine.Add(id);
                 }
@@ -238,12 +277,30 @@ public sealed partial class PlaybookEngine : IAsyncDisposable
             return;
         }
 
-        var task = Task.Run(() => ExecuteAsync(tenant, runId));
+        Track(Task.Run(() => ExecuteAsync(tenant, runId, null, null)));
+    }
+
+    /// <summary>Starts a run this engine created already claimed: no read, no claim, no step history to load.</summary>
+    private void DispatchClaimed(string tenant, PlaybookRun run, PlaybookDefinition definition)
+    {
+        if (_stopping.IsCancellationRequested || !_dispatched.TryAdd(run.Id, 0))
+        {
+            // Not executed here: the lease expires and the run is resumed by the next poll (here or elsewhere).
+            return;
+        }
+
+        var held = new Held(tenant);
+        _held[run.Id] = held;
+        Track(Task.Run(() => ExecuteAsync(tenant, run.Id, run, definition, held)));
+    }
+
+    private void Track(Task task)
+    {
         _tasks.TryAdd(task, 0);
         _ = task.ContinueWith(t => _tasks.TryRemove(t, out _), TaskScheduler.Default);
     }
 
-    private async Task ExecuteAsync(string tenant, string runId)
+    private async Task ExecuteAsync(string tenant, string runId, PlaybookRun? claimed, PlaybookDefinition? claimedDefinition, Held? held = null)
     {
         var stop = _stopping.Token;
         var tenantSlot = _tenantSlots.GetOrAdd(tenant, _ => new SemaphoreSlim(Math.Max(1, Options.MaxRunsPerTenant)));
@@ -256,28 +313,35 @@ public sealed partial class PlaybookEngine : IAsyncDisposable
             await tenantSlot.WaitAsync(stop).ConfigureAwait(false);
             acquired = 2;
             var ts = _store.ForTenant(TenantScope.For(tenant));
-            var peek = await ts.Response.GetRunAsync(runId, stop).ConfigureAwait(false);
-            if (peek is null || peek.IsFinal)
-            {
-                return;
-            }
-
             PlaybookDefinition definition;
-            try
+            if (claimedDefinition is not null)
             {
-                definition = Definition(peek.Definition);
+                definition = claimedDefinition;
             }
-            catch (PlaybookValidationException ex)
+            else
             {
-                await _journal.WriteAsync(tenant, null, new RunUpdate(runId, RunState.Failed, Error: "the playbook of this run no longer validates: " + ex.Message)).ConfigureAwait(false);
-                return;
+                var peek = await ts.Response.GetRunAsync(runId, stop).ConfigureAwait(false);
+                if (peek is null || peek.IsFinal)
+                {
+                    return;
+                }
+
+                try
+                {
+                    definition = Definition(peek.Definition);
+                }
+                catch (PlaybookValidationException ex)
+                {
+                    await _journal.WriteAsync(tenant, null, new RunUpdate(runId, RunState.Failed, Error: "the playbook of this run no longer validates: " + ex.Message)).ConfigureAwait(false);
+                    return;
+                }
             }
 
             playbookSlot = _playbookSlots.GetOrAdd(tenant + "\n" + definition.Name, _ => new SemaphoreSlim(definition.Concurrency));
             await playbookSlot.WaitAsync(stop).ConfigureAwait(false);
             acquired = 3;
 
-            var run = await ts.Response.ClaimRunAsync(runId, Owner, _time.GetUtcNow().AddSeconds(Options.LeaseSeconds), stop).ConfigureAwait(false);
+            var run = claimed ?? await ts.Response.ClaimRunAsync(runId, Owner, _time.GetUtcNow().AddSeconds(Options.LeaseSeconds), stop).ConfigureAwait(false);
             if (run is null)
             {
                 return;
@@ -288,13 +352,18 @@ public sealed partial class PlaybookEngine : IAsyncDisposable
             _active[runId] = active;
             try
             {
-                if (run.CancelRequested)
+                if (held is not null)
+                {
+                    _held.TryRemove(runId, out _);
+                }
+
+                if (run.CancelRequested || held is { CancelRequested: true })
                 {
                     await _journal.WriteAsync(tenant, null, new RunUpdate(runId, RunState.Cancelled, Error: "cancelled on request")).ConfigureAwait(false);
                     return;
                 }
 
-                var executor = new RunExecutor(this, ts, run, definition, cancel.Token);
+                var executor = new RunExecutor(this, ts, run, definition, fresh: claimed is not null, cancel.Token);
                 await executor.ExecuteAsync().ConfigureAwait(false);
             }
             finally
@@ -321,6 +390,11 @@ public sealed partial class PlaybookEngine : IAsyncDisposable
         }
         finally
         {
+            if (held is not null)
+            {
+                _held.TryRemove(runId, out _);
+            }
+
             if (acquired >= 3)
             {
                 playbookSlot!.Release();
@@ -341,6 +415,8 @@ public sealed partial class PlaybookEngine : IAsyncDisposable
     }
 
     internal Task WriteStepAsync(string tenant, StepRecord step) => _journal.WriteAsync(tenant, step, null);
+
+    internal void AppendStep(string tenant, StepRecord step) => _journal.Append(tenant, step);
 
     internal Task WriteRunAsync(string tenant, RunUpdate run) => _journal.WriteAsync(tenant, null, run);
 
@@ -417,4 +493,18 @@ public sealed partial class PlaybookEngine : IAsyncDisposable
     private static partial void LogRunCrashed(ILogger logger, string runId, Exception exception);
 
     private sealed record Active(string Tenant, CancellationTokenSource Cancel);
+
+    /// <summary>A run created claimed by this engine and not yet executing (waiting for a concurrency slot).</summary>
+    private sealed class Held(string tenant)
+    {
+        private volatile bool _cancelRequested;
+
+        public string Tenant { get; } = tenant;
+
+        public bool CancelRequested
+        {
+            get => _cancelRequested;
+            set => _cancelRequested = value;
+        }
+    }
 }

@@ -15,9 +15,11 @@ using McpSecurity.Response.Templates;
 namespace McpSecurity.Response.Engine;
 
 /// <summary>
-/// Executes one claimed run. Before an action is called its step is committed as running; after, as succeeded
-/// or failed with its output. On resume, committed steps are read back and their outputs reused, so a completed
-/// action is never called again; an action interrupted mid-call is called again with the same idempotency key.
+/// Executes one claimed run. When an action is dispatched its step's "running" record is queued to the journal
+/// (committed in order, not waited for); when it returns, its "succeeded" or "failed" record is committed before the
+/// run goes on. On resume, committed completions are read back and their outputs reused, so an action whose completion
+/// was committed is never called again; an action without a committed completion (interrupted mid-call, or whose
+/// completion had not committed yet) is called again with the same idempotency key. See docs/playbooks.md (Durability).
 /// </summary>
 internal sealed class RunExecutor
 {
@@ -28,6 +30,7 @@ internal sealed class RunExecutor
     private readonly PlaybookRun _run;
     private readonly PlaybookDefinition _def;
     private readonly CancellationToken _ct;
+    private readonly bool _fresh;
     private readonly Dictionary<string, StepRecord> _existing = new(StringComparer.Ordinal);
     private readonly JsonObject _root = [];
     private readonly JsonObject _steps = [];
@@ -39,8 +42,10 @@ internal sealed class RunExecutor
     private string? _firstError;
     private long _mark;
 
-    public RunExecutor(PlaybookEngine engine, ITenantStore tenant, PlaybookRun run, PlaybookDefinition def, CancellationToken ct)
+    // fresh: a run this engine has just created, so it has no step history to read back.
+    public RunExecutor(PlaybookEngine engine, ITenantStore tenant, PlaybookRun run, PlaybookDefinition def, bool fresh, CancellationToken ct)
     {
+        _fresh = fresh;
         _engine = engine;
         _tenant = tenant;
         _run = run;
@@ -56,9 +61,12 @@ internal sealed class RunExecutor
     public async Task ExecuteAsync()
     {
         _mark = Stopwatch.GetTimestamp();
-        foreach (var s in await _tenant.Response.ListStepsAsync(_run.Id, _ct).ConfigureAwait(false))
+        if (!_fresh)
         {
-            _existing[s.Key] = s;
+            foreach (var s in await _tenant.Response.ListStepsAsync(_run.Id, _ct).ConfigureAwait(false))
+            {
+                _existing[s.Key] = s;
+            }
         }
 
         _root["trigger"] = JsonNode.Parse(_run.Trigger);
@@ -222,7 +230,9 @@ internal sealed class RunExecutor
         {
             attempts++;
             var attemptStart = Now;
-            await _engine.WriteStepAsync(TenantId, new StepRecord(_run.Id, key, step.Id, step.Kind, StepState.Running, attempts, input, null, null, log.ToJsonString(), started, null, null)).ConfigureAwait(false);
+            // Not waited for: if the process dies before it commits, the step has no record and is simply dispatched
+            // again on resume with the same idempotency key. The completion below is committed after it, in order.
+            _engine.AppendStep(TenantId, new StepRecord(_run.Id, key, step.Id, step.Kind, StepState.Running, attempts, input, null, null, log.Count == 0 ? null : log.ToJsonString(), started, null, null));
             SampleScheduling();
             string error;
             bool retryable;
@@ -568,10 +578,13 @@ internal sealed class RunExecutor
         _engine.RecordScheduling(now - _mark);
     }
 
-    private string IdempotencyKey(string key)
+    private string IdempotencyKey(string key) => IdempotencyKeyFor(TenantId, _run.Id, key);
+
+    /// <summary>The idempotency key an action of a run's step is sent with: the same on every attempt and after every restart.</summary>
+    internal static string IdempotencyKeyFor(string tenantId, string runId, string stepKey)
     {
         Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(Encoding.UTF8.GetBytes(TenantId + "\n" + _run.Id + "\n" + key), hash);
+        SHA256.HashData(Encoding.UTF8.GetBytes(tenantId + "\n" + runId + "\n" + stepKey), hash);
         return "mcpsec-" + Convert.ToHexStringLower(hash[..16]);
     }
 

@@ -74,34 +74,81 @@ internal sealed class SqlResponseStore(SqlStore store, string tenant) : IRespons
     public async Task<(PlaybookRun Run, bool Created)> CreateRunAsync(NewRun run, Actor actor, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(run);
+        return (await WriteBatchAsync([(run, actor)], null, default, [], [], cancellationToken).ConfigureAwait(false))[0];
+    }
+
+    public async Task<IReadOnlyList<(PlaybookRun Run, bool Created)>> WriteBatchAsync(IReadOnlyList<(NewRun Run, Actor Actor)> creates, string? leaseOwner, DateTimeOffset leaseUntil,
+        IReadOnlyList<StepRecord> steps, IReadOnlyList<RunUpdate> runs, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(creates);
+        ArgumentNullException.ThrowIfNull(steps);
+        ArgumentNullException.ThrowIfNull(runs);
+        if (creates.Count == 0 && steps.Count == 0 && runs.Count == 0)
+        {
+            return [];
+        }
+
         var now = Now;
-        var created = new PlaybookRun(Ids.New("run"), tenant, run.PlaybookId, run.PlaybookName, run.PlaybookVersion, run.Definition, RunState.Queued,
-            run.TriggerKind, run.TriggerKey, run.Trigger, run.Input, null, null, run.DryRun, false, null, now, now, null, actor.ToString());
         return await WriteTxAsync(async (c, tx) =>
         {
+            var audits = new List<(Actor, AuditRecord)>(creates.Count + runs.Count);
+            var results = creates.Count == 0 ? [] : await CreateRunsAsync(c, tx, creates, leaseOwner, leaseUntil, now, audits, cancellationToken).ConfigureAwait(false);
+            await WriteStepsAndRunsAsync(c, tx, steps, runs, now, audits, cancellationToken).ConfigureAwait(false);
+            await store.AppendAuditBatchAsync(c, tx, tenant, audits, cancellationToken).ConfigureAwait(false);
+            return results;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<IReadOnlyList<(PlaybookRun Run, bool Created)>> CreateRunsAsync(DbConnection c, DbTransaction tx, IReadOnlyList<(NewRun Run, Actor Actor)> runs,
+        string? leaseOwner, DateTimeOffset leaseUntil, DateTimeOffset now, List<(Actor, AuditRecord)> audits, CancellationToken cancellationToken)
+    {
+        var state = leaseOwner is null ? RunState.Queued : RunState.Running;
+        var results = new (PlaybookRun Run, bool Created)[runs.Count];
+        Dictionary<(string, string), PlaybookRun>? keyed = null;
+        await using var insert = new SqlRowWriter(c, tx,
+            "INSERT INTO playbook_runs (id, tenant_id, playbook_id, playbook_name, playbook_version, definition, state, trigger_kind, trigger_key, trigger_doc, input, dry_run, cancel_requested, wake_at, lease_owner, lease_until, created_at, updated_at, created_by) " +
+            "VALUES (@id, @tenant, @pid, @pname, @pver, @def, @state, @tk, @tkey, @tdoc, @input, @dry, FALSE, 0, @owner, @lease, @t, @t, @by)",
+            "@id", "@tenant", "@pid", "@pname", "@pver", "@def", "@state", "@tk", "@tkey", "@tdoc", "@input", "@dry", "@owner", "@lease", "@t", "@by");
+        var lease = leaseOwner is null ? 0L : Ms(leaseUntil);
+        for (var i = 0; i < runs.Count; i++)
+        {
+            var (run, actor) = runs[i];
+            ArgumentNullException.ThrowIfNull(run);
             if (run.TriggerKey is not null)
             {
+                keyed ??= [];
+                if (keyed.TryGetValue((run.PlaybookName, run.TriggerKey), out var same))
+                {
+                    results[i] = (same, false);
+                    continue;
+                }
+
                 await using var find = Create(c, tx, $"SELECT {RunColumns} FROM playbook_runs WHERE tenant_id = @tenant AND playbook_name = @name AND trigger_key = @key",
                     ("@tenant", tenant), ("@name", run.PlaybookName), ("@key", run.TriggerKey));
                 if (await SqlStore.ReadSingleAsync(find, ReadRun, cancellationToken).ConfigureAwait(false) is { } existing)
                 {
-                    return (existing, false);
+                    keyed[(run.PlaybookName, run.TriggerKey)] = existing;
+                    results[i] = (existing, false);
+                    continue;
                 }
             }
 
-            await using (var insert = Create(c, tx,
-                "INSERT INTO playbook_runs (id, tenant_id, playbook_id, playbook_name, playbook_version, definition, state, trigger_kind, trigger_key, trigger_doc, input, dry_run, cancel_requested, wake_at, lease_until, created_at, updated_at, created_by) " +
-                "VALUES (@id, @tenant, @pid, @pname, @pver, @def, 0, @tk, @tkey, @tdoc, @input, @dry, FALSE, 0, 0, @t, @t, @by)",
-                ("@id", created.Id), ("@tenant", tenant), ("@pid", run.PlaybookId), ("@pname", run.PlaybookName), ("@pver", run.PlaybookVersion), ("@def", run.Definition),
-                ("@tk", run.TriggerKind), ("@tkey", run.TriggerKey), ("@tdoc", run.Trigger), ("@input", run.Input), ("@dry", run.DryRun), ("@t", Ms(now)), ("@by", created.CreatedBy)))
+            var created = new PlaybookRun(Ids.New("run"), tenant, run.PlaybookId, run.PlaybookName, run.PlaybookVersion, run.Definition, state,
+                run.TriggerKind, run.TriggerKey, run.Trigger, run.Input, null, null, run.DryRun, false, null, now, now, null, actor.ToString());
+            await insert.AddAsync([created.Id, tenant, run.PlaybookId, run.PlaybookName, run.PlaybookVersion, run.Definition, (int)state, run.TriggerKind, run.TriggerKey,
+                run.Trigger, run.Input, run.DryRun, leaseOwner, lease, Ms(now), created.CreatedBy], cancellationToken).ConfigureAwait(false);
+            if (run.TriggerKey is not null)
             {
-                await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                keyed![(run.PlaybookName, run.TriggerKey)] = created;
             }
 
-            await store.AppendAuditAsync(c, tx, tenant, actor, new AuditRecord("playbook.run.start", $"run:{created.Id}",
-                $"started {(run.DryRun ? "dry run" : "run")} of playbook '{run.PlaybookName}' version {run.PlaybookVersion} by {run.TriggerKind} trigger"), cancellationToken).ConfigureAwait(false);
-            return (created, true);
-        }, cancellationToken).ConfigureAwait(false);
+            results[i] = (created, true);
+            audits.Add((actor, new AuditRecord("playbook.run.start", $"run:{created.Id}",
+                $"started {(run.DryRun ? "dry run" : "run")} of playbook '{run.PlaybookName}' version {run.PlaybookVersion} by {run.TriggerKind} trigger")));
+        }
+
+        await insert.FlushAsync(cancellationToken).ConfigureAwait(false);
+        return results;
     }
 
     public async Task<PlaybookRun?> GetRunAsync(string id, CancellationToken cancellationToken)
@@ -170,79 +217,72 @@ internal sealed class SqlResponseStore(SqlStore store, string tenant) : IRespons
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task WriteAsync(IReadOnlyList<StepRecord> steps, IReadOnlyList<RunUpdate> runs, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(steps);
-        ArgumentNullException.ThrowIfNull(runs);
-        if (steps.Count == 0 && runs.Count == 0)
-        {
-            return;
-        }
+    public Task WriteAsync(IReadOnlyList<StepRecord> steps, IReadOnlyList<RunUpdate> runs, CancellationToken cancellationToken) =>
+        WriteBatchAsync([], null, default, steps, runs, cancellationToken);
 
-        var now = Now;
-        await WriteTxAsync(async (c, tx) =>
+    private async Task WriteStepsAndRunsAsync(DbConnection c, DbTransaction tx, IReadOnlyList<StepRecord> steps, IReadOnlyList<RunUpdate> runs, DateTimeOffset now,
+        List<(Actor, AuditRecord)> audits, CancellationToken cancellationToken)
+    {
+        if (steps.Count > 0)
         {
-            if (steps.Count > 0)
+            await using var upsert = new SqlRowWriter(c, tx,
+                $"""
+                INSERT INTO playbook_steps (tenant_id, {StepColumns}) VALUES (@tenant, @run, @key, @sid, @kind, @state, @att, @in, @out, @err, @log, @start, @fin, @wake)
+                ON CONFLICT (run_id, step_key) DO UPDATE SET state = excluded.state, attempts = excluded.attempts, input = excluded.input, output = excluded.output,
+                    error = excluded.error, attempt_log = excluded.attempt_log, started_at = excluded.started_at, finished_at = excluded.finished_at, wake_at = excluded.wake_at
+                WHERE playbook_steps.tenant_id = excluded.tenant_id
+                """,
+                "@tenant", "@run", "@key", "@sid", "@kind", "@state", "@att", "@in", "@out", "@err", "@log", "@start", "@fin", "@wake");
+            foreach (var s in steps)
             {
-                await using var upsert = Create(c, tx,
-                    $"""
-                    INSERT INTO playbook_steps (tenant_id, {StepColumns}) VALUES (@tenant, @run, @key, @sid, @kind, @state, @att, @in, @out, @err, @log, @start, @fin, @wake)
-                    ON CONFLICT (run_id, step_key) DO UPDATE SET state = excluded.state, attempts = excluded.attempts, input = excluded.input, output = excluded.output,
-                        error = excluded.error, attempt_log = excluded.attempt_log, started_at = excluded.started_at, finished_at = excluded.finished_at, wake_at = excluded.wake_at
-                    WHERE playbook_steps.tenant_id = excluded.tenant_id
-                    """,
-                    ("@tenant", tenant), ("@run", ""), ("@key", ""), ("@sid", ""), ("@kind", ""), ("@state", 0), ("@att", 0), ("@in", null), ("@out", null), ("@err", null),
-                    ("@log", null), ("@start", 0L), ("@fin", null), ("@wake", null));
-                foreach (var s in steps)
+                // Rows of another tenant's run cannot be touched: the run id must belong to this tenant.
+                if (!await upsert.AddAsync([tenant, s.RunId, s.Key, s.StepId, s.Kind, (int)s.State, s.Attempts, s.Input, s.Output, s.Error, s.Log, Ms(s.StartedAt),
+                    Ms(s.FinishedAt), Ms(s.WakeAt)], cancellationToken).ConfigureAwait(false))
                 {
-                    upsert.Parameters["@run"].Value = s.RunId;
-                    upsert.Parameters["@key"].Value = s.Key;
-                    upsert.Parameters["@sid"].Value = s.StepId;
-                    upsert.Parameters["@kind"].Value = s.Kind;
-                    upsert.Parameters["@state"].Value = (int)s.State;
-                    upsert.Parameters["@att"].Value = s.Attempts;
-                    upsert.Parameters["@in"].Value = (object?)s.Input ?? DBNull.Value;
-                    upsert.Parameters["@out"].Value = (object?)s.Output ?? DBNull.Value;
-                    upsert.Parameters["@err"].Value = (object?)s.Error ?? DBNull.Value;
-                    upsert.Parameters["@log"].Value = (object?)s.Log ?? DBNull.Value;
-                    upsert.Parameters["@start"].Value = Ms(s.StartedAt);
-                    upsert.Parameters["@fin"].Value = Ms(s.FinishedAt) ?? DBNull.Value;
-                    upsert.Parameters["@wake"].Value = Ms(s.WakeAt) ?? DBNull.Value;
-                    // Rows of another tenant's run cannot be touched: the run id must belong to this tenant.
-                    if (await upsert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 0)
-                    {
-                        throw new NotFoundException($"Run '{s.RunId}' was not found in this tenant.");
-                    }
+                    throw new NotFoundException($"Run '{s.RunId}' was not found in this tenant.");
                 }
             }
 
+            if (await upsert.FlushAsync(cancellationToken).ConfigureAwait(false) is >= 0 and var missing)
+            {
+                throw new NotFoundException($"Run '{steps[missing].RunId}' was not found in this tenant.");
+            }
+        }
+
+        if (runs.Count > 0)
+        {
+            var system = Actor.System("response");
+            await using var update = new SqlRowWriter(c, tx,
+                """
+                UPDATE playbook_runs SET state = @state, outputs = COALESCE(@out, outputs), error = @err, wake_at = @wake, updated_at = @now,
+                    finished_at = CASE WHEN @final THEN @now ELSE NULL END,
+                    lease_owner = CASE WHEN @keep THEN lease_owner ELSE NULL END, lease_until = CASE WHEN @keep THEN lease_until ELSE 0 END
+                WHERE tenant_id = @tenant AND id = @id
+                """,
+                "@state", "@out", "@err", "@wake", "@now", "@final", "@keep", "@tenant", "@id");
             foreach (var r in runs)
             {
                 var final = r.State is RunState.Succeeded or RunState.Failed or RunState.Cancelled;
-                await using var update = Create(c, tx,
-                    """
-                    UPDATE playbook_runs SET state = @state, outputs = COALESCE(@out, outputs), error = @err, wake_at = @wake, updated_at = @now,
-                        finished_at = CASE WHEN @final THEN @now ELSE NULL END,
-                        lease_owner = CASE WHEN @keep THEN lease_owner ELSE NULL END, lease_until = CASE WHEN @keep THEN lease_until ELSE 0 END
-                    WHERE tenant_id = @tenant AND id = @id
-                    """,
-                    ("@state", (int)r.State), ("@out", r.Outputs), ("@err", r.Error), ("@wake", Ms(r.WakeAt) ?? 0L), ("@now", Ms(now)), ("@final", final),
-                    ("@keep", r.State == RunState.Running), ("@tenant", tenant), ("@id", r.RunId));
-                if (await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 0)
+                if (!await update.AddAsync([(int)r.State, r.Outputs, r.Error, Ms(r.WakeAt) ?? 0L, Ms(now), final, r.State == RunState.Running, tenant, r.RunId],
+                    cancellationToken).ConfigureAwait(false))
                 {
                     throw new NotFoundException($"Run '{r.RunId}' was not found in this tenant.");
                 }
 
                 if (final)
                 {
-                    await store.AppendAuditAsync(c, tx, tenant, Actor.System("response"), new AuditRecord("playbook.run.finish", $"run:{r.RunId}",
-                        r.Error is null ? $"run {r.State.Name()}" : $"run {r.State.Name()}: {Truncate(r.Error, 500)}"), cancellationToken).ConfigureAwait(false);
+                    audits.Add((system, new AuditRecord("playbook.run.finish", $"run:{r.RunId}",
+                        r.Error is null ? $"run {r.State.Name()}" : $"run {r.State.Name()}: {Truncate(r.Error, 500)}")));
                 }
             }
 
-            return 0;
-        }, cancellationToken).ConfigureAwait(false);
+            if (await update.FlushAsync(cancellationToken).ConfigureAwait(false) is >= 0 and var missing)
+            {
+                throw new NotFoundException($"Run '{runs[missing].RunId}' was not found in this tenant.");
+            }
+        }
     }
+
 
     public async Task<IReadOnlyList<StepRecord>> ListStepsAsync(string runId, CancellationToken cancellationToken)
     {

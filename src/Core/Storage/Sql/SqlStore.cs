@@ -257,6 +257,52 @@ public class SqlStore(SqlDialect dialect, TimeProvider time) : IStore
         return new AuditEntry(tenantId, seq, now, actor.Kind, actor.Id, actor.Name, record.Action, record.Target, summary, head, hash);
     }
 
+    /// <summary>
+    /// Appends several audit entries to a tenant's chain in the caller's transaction: the chain head is read and
+    /// written once, the entries are inserted in order. Same chain as appending them one by one.
+    /// </summary>
+    internal async Task AppendAuditBatchAsync(DbConnection connection, DbTransaction tx, string tenantId, IReadOnlyList<(Actor Actor, AuditRecord Record)> entries, CancellationToken cancellationToken)
+    {
+        if (entries.Count == 0)
+        {
+            return;
+        }
+
+        long seq;
+        string head;
+        await using (var read = Create(connection, tx, $"SELECT audit_seq, audit_head FROM tenants WHERE id = @t{Dialect.ForUpdate}", ("@t", tenantId)))
+        await using (var reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                throw new NotFoundException($"Tenant '{tenantId}' does not exist.");
+            }
+
+            seq = reader.GetInt64(0);
+            head = reader.GetString(1);
+        }
+
+        var now = Truncate(Clock.GetUtcNow());
+        await using (var insert = new SqlRowWriter(connection, tx,
+            $"INSERT INTO audit_log ({AuditColumns}) VALUES (@t, @seq, @time, @ak, @ai, @an, @action, @target, @summary, @prev, @hash)",
+            "@t", "@seq", "@time", "@ak", "@ai", "@an", "@action", "@target", "@summary", "@prev", "@hash"))
+        {
+            foreach (var (actor, record) in entries)
+            {
+                seq++;
+                var summary = record.Summary.Length > 2000 ? record.Summary[..2000] : record.Summary;
+                var hash = AuditEntry.ComputeHash(head, tenantId, seq, now, actor.Kind, actor.Id, actor.Name, record.Action, record.Target, summary);
+                await insert.AddAsync([tenantId, seq, Ms(now), actor.Kind, actor.Id, actor.Name, record.Action, record.Target, summary, head, hash], cancellationToken).ConfigureAwait(false);
+                head = hash;
+            }
+
+            await insert.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await using var update = Create(connection, tx, "UPDATE tenants SET audit_seq = @seq, audit_head = @hash WHERE id = @t", ("@seq", seq), ("@hash", head), ("@t", tenantId));
+        await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     internal static async Task<IReadOnlyList<T>> ReadListAsync<T>(DbCommand command, Func<DbDataReader, T> map, CancellationToken cancellationToken)
     {
         var list = new List<T>();
