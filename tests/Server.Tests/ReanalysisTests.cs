@@ -25,7 +25,7 @@ public sealed class ReanalysisTests(PostgresServer postgres) : IClassFixture<Pos
     public async Task AdvisoryImport_ReanalysesLatestSboms_Postgres()
     {
         var connection = await postgres.CreateDatabaseAsync();
-        await RunAsync(await Storage.Postgres.PostgresStore.OpenAsync(connection, TimeProvider.System, Ct));
+        await RunAsync(await Storage.Postgres.PostgresStore.OpenAsync(connection, TimeProvider.System, Ct), connection);
     }
 
     private static async Task<JobDto> WaitAsync(HttpClient client, Func<JobDto, bool> which)
@@ -44,9 +44,15 @@ public sealed class ReanalysisTests(PostgresServer postgres) : IClassFixture<Pos
         throw new TimeoutException("job did not finish");
     }
 
-    private static async Task RunAsync(IStore? store)
+    private static async Task RunAsync(IStore? store, string? secondNodeConnection = null)
     {
-        await using var platform = await PlatformFixture.StartAsync(store: store);
+        // On PostgreSQL a second node shares the store. It polls for jobs every 50 ms and the first node only
+        // every minute, so the second node runs the jobs: its own index must not be stale when the first node
+        // imports. It polls the store for advisory changes every two seconds, and must then find the
+        // re-analysis already queued rather than queue another.
+        await using var platform = await PlatformFixture.StartAsync(o => o.Jobs.PollMilliseconds = secondNodeConnection is null ? 50 : 60_000, store);
+        await using var secondNode = secondNodeConnection is null ? null : await PlatformFixture.StartAsync(
+            o => o.Feeds.PollSeconds = 2, await Storage.Postgres.PostgresStore.OpenAsync(secondNodeConnection, TimeProvider.System, Ct));
         var (_, key) = await platform.CreateTenantAsync();
         using var client = platform.Client(key);
         var sbom = Directory.GetFiles(TestData.Path("sbom", "cyclonedx", "real", "SBOM", "proton-bridge"), "*.json").Order(StringComparer.Ordinal).First();
@@ -77,6 +83,21 @@ public sealed class ReanalysisTests(PostgresServer postgres) : IClassFixture<Pos
         Assert.Equal(run.Findings, findings.Count);
         Assert.All(run.Added, a => Assert.Contains(findings, f => f.VulnerabilityId == a.VulnerabilityId && f.ComponentRef == a.ComponentRef));
         Assert.Contains("findings.analyse", await client.GetStringAsync("/api/v1/audit?limit=1000", Ct), StringComparison.Ordinal);
+
+        if (secondNode is not null)
+        {
+            // The second node sees the same import in the store, reloads, and finds the re-analysis already queued.
+            var index = secondNode.Services.GetRequiredService<AdvisoryDatabase>();
+            for (var i = 0; i < 600 && index.Index.AdvisoryCount == 0; i++)
+            {
+                await Task.Delay(50, Ct);
+            }
+
+            Assert.NotEqual(0, index.Index.AdvisoryCount);
+            await Task.Delay(4_500, Ct);
+            var jobs = (await client.GetFromJsonAsync<List<JobDto>>("/api/v1/jobs?limit=200", Ct))!;
+            Assert.Single(jobs, j => j.Kind == SbomReanalyseJobHandler.JobKind);
+        }
 
         // Another tenant sees neither the project nor its analyses.
         var (_, otherKey) = await platform.CreateTenantAsync();

@@ -190,6 +190,29 @@ public abstract partial class StoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Jobs_EnqueuedOnceByKey_EvenWhenProcessesRace()
+    {
+        var a = await NewTenantAsync();
+        var b = await NewTenantAsync();
+        // Several nodes reacting to the same advisory change at the same moment.
+        var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => a.EnqueueJobOnceAsync("sbom.reanalyse", "{}", "advisories:abc", Tester, Ct), Ct)));
+        Assert.Single(results, r => r.Created);
+        Assert.Single(results.Select(r => r.Job.Id).Distinct());
+        Assert.Single(await a.ListJobsAsync(100, Ct), j => j.Kind == "sbom.reanalyse");
+        Assert.Single(await a.ListAuditAsync(0, 100, Ct), e => e.Action == "job.enqueue");
+
+        // Another key, another kind or another tenant is another job.
+        Assert.True((await a.EnqueueJobOnceAsync("sbom.reanalyse", "{}", "advisories:def", Tester, Ct)).Created);
+        Assert.True((await a.EnqueueJobOnceAsync("report.generate", "{}", "advisories:abc", Tester, Ct)).Created);
+        Assert.True((await b.EnqueueJobOnceAsync("sbom.reanalyse", "{}", "advisories:abc", Tester, Ct)).Created);
+        // Jobs without a key are never deduplicated.
+        await a.EnqueueJobAsync("sbom.reanalyse", "{}", Tester, Ct);
+        await a.EnqueueJobAsync("sbom.reanalyse", "{}", Tester, Ct);
+        Assert.Equal(4, (await a.ListJobsAsync(100, Ct)).Count(j => j.Kind == "sbom.reanalyse"));
+        await Assert.ThrowsAsync<ValidationException>(() => a.EnqueueJobOnceAsync("sbom.reanalyse", "{}", "", Tester, Ct));
+    }
+
+    [Fact]
     public async Task Audit_ConcurrentAppends_KeepOneUnbrokenChain()
     {
         var a = await NewTenantAsync();

@@ -117,6 +117,13 @@ public interface ITenantStore
     /// <summary>Queues a job.</summary>
     Task<Job> EnqueueJobAsync(string kind, string payload, Actor actor, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Queues a job unless one of the same kind was already queued with <paramref name="dedupeKey"/> (by any
+    /// process sharing the store), and returns the job that holds the key: several nodes reacting to the same
+    /// change queue one job between them.
+    /// </summary>
+    Task<(Job Job, bool Created)> EnqueueJobOnceAsync(string kind, string payload, string dedupeKey, Actor actor, CancellationToken cancellationToken);
+
     /// <summary>A job by id, or null.</summary>
     Task<Job?> GetJobAsync(string id, CancellationToken cancellationToken);
 

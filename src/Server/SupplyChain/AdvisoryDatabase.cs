@@ -69,6 +69,50 @@ public sealed class AdvisoryDatabase(IStore store) : IDisposable
     /// <inheritdoc />
     public void Dispose() => _rebuild.Dispose();
 
+    /// <summary>
+    /// The feed status in the store (each source with the time of its last import) the index was built at,
+    /// or null before the first load.
+    /// </summary>
+    private string? _loadedStatus;
+
+    /// <summary>
+    /// Each source with the time of its last import, as one string: it changes whenever any process
+    /// sharing the store imports advisories.
+    /// </summary>
+    public async Task<string> StatusFingerprintAsync(CancellationToken cancellationToken)
+    {
+        var text = new StringBuilder();
+        foreach (var s in await store.Advisories.ListStatusAsync(cancellationToken).ConfigureAwait(false))
+        {
+            text.Append(s.Source).Append('=').Append(s.LastImport.ToUnixTimeMilliseconds()).Append(';');
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>
+    /// The index, rebuilt from the store first when another process (another node, <c>mcpsec db import</c>)
+    /// imported advisories since it was built: matching never runs on a stale index.
+    /// </summary>
+    public async Task<AdvisoryIndex> EnsureCurrentAsync(CancellationToken cancellationToken)
+    {
+        var status = await StatusFingerprintAsync(cancellationToken).ConfigureAwait(false);
+        if (status == Volatile.Read(ref _loadedStatus))
+        {
+            return Index;
+        }
+
+        await _rebuild.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return status == _loadedStatus ? Index : await ReloadLockedAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _rebuild.Release();
+        }
+    }
+
     /// <summary>Rebuilds the index from the store.</summary>
     public async Task<AdvisoryIndex> ReloadAsync(CancellationToken cancellationToken)
     {
@@ -85,6 +129,8 @@ public sealed class AdvisoryDatabase(IStore store) : IDisposable
 
     private async Task<AdvisoryIndex> ReloadLockedAsync(CancellationToken cancellationToken)
     {
+        // Read before the advisories: an import that lands while they are read makes the next check reload again.
+        var status = await StatusFingerprintAsync(cancellationToken).ConfigureAwait(false);
         var advisories = new List<OsvAdvisory>();
         var nvd = new Dictionary<string, NvdRecord>(StringComparer.OrdinalIgnoreCase);
         var chunk = new List<StoredAdvisory>(ParallelChunk);
@@ -150,7 +196,9 @@ public sealed class AdvisoryDatabase(IStore store) : IDisposable
         }
 
         var loaded = new Loaded(raw, nvd, await ReadKevAsync(cancellationToken).ConfigureAwait(false), await ReadEpssAsync(cancellationToken).ConfigureAwait(false));
-        return Publish(loaded);
+        var index = Publish(loaded);
+        Volatile.Write(ref _loadedStatus, status);
+        return index;
     }
 
     /// <summary>
@@ -181,11 +229,16 @@ public sealed class AdvisoryDatabase(IStore store) : IDisposable
                 raw[a.Id] = a;
             }
 
+            var status = await StatusFingerprintAsync(cancellationToken).ConfigureAwait(false);
             Publish(new Loaded(
                 raw,
                 loaded.Nvd,
                 kevChanged ? await ReadKevAsync(cancellationToken).ConfigureAwait(false) : loaded.Kev,
                 epssChanged ? await ReadEpssAsync(cancellationToken).ConfigureAwait(false) : loaded.Epss));
+
+            // The status now includes this import. (An import by another process finishing in between would be
+            // taken as seen; the scheduler's next poll of a changed status reloads in any case.)
+            Volatile.Write(ref _loadedStatus, status);
         }
         finally
         {

@@ -16,6 +16,7 @@ internal sealed partial class ReanalysisScheduler(IStore store, AdvisoryDatabase
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private string? _lastStatus;
+    private string? _lastScheduled;
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -47,7 +48,7 @@ internal sealed partial class ReanalysisScheduler(IStore store, AdvisoryDatabase
                 var status = await StatusAsync(stoppingToken).ConfigureAwait(false);
                 if (status != _lastStatus)
                 {
-                    await database.ReloadAsync(stoppingToken).ConfigureAwait(false);
+                    await database.EnsureCurrentAsync(stoppingToken).ConfigureAwait(false);
                     await ScheduleAsync(status, stoppingToken).ConfigureAwait(false);
                 }
             }
@@ -75,14 +76,28 @@ internal sealed partial class ReanalysisScheduler(IStore store, AdvisoryDatabase
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            _lastStatus = status;
-            var tenants = await store.ListAllTenantsAsync(cancellationToken).ConfigureAwait(false);
-            foreach (var t in tenants)
+            if (status == _lastScheduled)
             {
-                await store.ForTenant(TenantScope.For(t.Id)).EnqueueJobAsync(SbomReanalyseJobHandler.JobKind, "{}", Actor.System("advisories"), cancellationToken).ConfigureAwait(false);
+                // This process's own import and its poll both see the same change: one re-analysis is enough.
+                _lastStatus = status;
+                return;
             }
 
-            LogScheduled(logger, tenants.Count);
+            _lastStatus = status;
+            _lastScheduled = status;
+
+            // The key is the advisory status itself, so every node that sees the same change queues the same
+            // job: the first one queues it, the others find it.
+            var key = "advisories:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(status)));
+            var tenants = await store.ListAllTenantsAsync(cancellationToken).ConfigureAwait(false);
+            var queued = 0;
+            foreach (var t in tenants)
+            {
+                var (_, created) = await store.ForTenant(TenantScope.For(t.Id)).EnqueueJobOnceAsync(SbomReanalyseJobHandler.JobKind, "{}", key, Actor.System("advisories"), cancellationToken).ConfigureAwait(false);
+                queued += created ? 1 : 0;
+            }
+
+            LogScheduled(logger, queued, tenants.Count);
         }
         finally
         {
@@ -90,19 +105,10 @@ internal sealed partial class ReanalysisScheduler(IStore store, AdvisoryDatabase
         }
     }
 
-    private async Task<string> StatusAsync(CancellationToken cancellationToken)
-    {
-        var text = new System.Text.StringBuilder();
-        foreach (var s in await store.Advisories.ListStatusAsync(cancellationToken).ConfigureAwait(false))
-        {
-            text.Append(s.Source).Append('=').Append(s.LastImport.ToUnixTimeMilliseconds()).Append(';');
-        }
+    private Task<string> StatusAsync(CancellationToken cancellationToken) => database.StatusFingerprintAsync(cancellationToken);
 
-        return text.ToString();
-    }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Advisories changed: re-analysis queued in {Tenants} tenants")]
-    private static partial void LogScheduled(ILogger logger, int tenants);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Advisories changed: re-analysis queued in {Queued} of {Tenants} tenants (the others already had it from another process)")]
+    private static partial void LogScheduled(ILogger logger, int queued, int tenants);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Checking for advisory changes failed")]
     private static partial void LogPollFailed(ILogger logger, Exception exception);

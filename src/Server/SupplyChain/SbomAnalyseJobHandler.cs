@@ -34,7 +34,8 @@ public sealed class SbomAnalyseJobHandler(AdvisoryDatabase database, Response.Re
         var parsed = SbomReader.Read(document, null, new SbomReaderOptions { Validate = false });
         await context.ReportAsync(10, $"matching {components.Count} components", cancellationToken).ConfigureAwait(false);
 
-        var findings = Analyse(database.Index, components, VexStatements(parsed), parsed.MetadataComponent?.Purl);
+        var index = await database.EnsureCurrentAsync(cancellationToken).ConfigureAwait(false);
+        var findings = Analyse(index, components, VexStatements(parsed), parsed.MetadataComponent?.Purl);
         await context.ReportAsync(80, $"storing {findings.Count} findings", cancellationToken).ConfigureAwait(false);
         var run = await supplyChain.ReplaceFindingsAsync(sbomId, findings, "upload", Actor.System("sbom.analyse"), cancellationToken).ConfigureAwait(false);
         if (triggers is not null)

@@ -24,7 +24,7 @@ public sealed class SbomReanalyseJobHandler(AdvisoryDatabase database) : IJobHan
     {
         var supply = context.Store.SupplyChain;
         var projects = await supply.ListProjectsAsync(cancellationToken).ConfigureAwait(false);
-        var index = database.Index;
+        var index = await database.EnsureCurrentAsync(cancellationToken).ConfigureAwait(false);
         int done = 0, analysed = 0, added = 0, resolved = 0;
         foreach (var project in projects)
         {

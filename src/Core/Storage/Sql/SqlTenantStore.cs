@@ -236,6 +236,42 @@ internal sealed class SqlTenantStore(SqlStore store, TenantScope scope) : ITenan
         }, null, cancellationToken).ConfigureAwait(false);
     }
 
+    public async Task<(Job Job, bool Created)> EnqueueJobOnceAsync(string kind, string payload, string dedupeKey, Actor actor, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(kind) || kind.Length > 64)
+        {
+            throw new ValidationException("kind", "'kind' is required and must be at most 64 characters.");
+        }
+
+        if (string.IsNullOrWhiteSpace(dedupeKey) || dedupeKey.Length > 200)
+        {
+            throw new ValidationException("dedupeKey", "The deduplication key is required and must be at most 200 characters.");
+        }
+
+        var job = new Job(Ids.New("job"), _tenant, kind, JobState.Queued, 0, null, null, payload, null, 0, false, Now, null, null, actor.ToString());
+        return await WriteAsync(async (c, tx) =>
+        {
+            int inserted;
+            await using (var cmd = Create(c, tx,
+                "INSERT INTO jobs (id, tenant_id, kind, state, progress, payload, attempts, cancel_requested, created_at, created_by, lease_until, dedupe_key) VALUES (@id, @tenant, @kind, 0, 0, @payload, 0, FALSE, @t, @by, 0, @key) ON CONFLICT DO NOTHING",
+                ("@id", job.Id), ("@tenant", _tenant), ("@kind", kind), ("@payload", payload), ("@t", Ms(job.CreatedAt)), ("@by", job.CreatedBy), ("@key", dedupeKey)))
+            {
+                inserted = await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            if (inserted == 0)
+            {
+                await using var existing = Create(c, tx, $"SELECT {SqlStore.JobColumns} FROM jobs WHERE tenant_id = @tenant AND kind = @kind AND dedupe_key = @key",
+                    ("@tenant", _tenant), ("@kind", kind), ("@key", dedupeKey));
+                return (await SqlStore.ReadSingleAsync(existing, SqlStore.ReadJob, cancellationToken).ConfigureAwait(false)
+                    ?? throw new InvalidOperationException($"Job '{kind}' with key '{dedupeKey}' conflicted but was not found."), false);
+            }
+
+            await store.AppendAuditAsync(c, tx, _tenant, actor, new AuditRecord("job.enqueue", $"job:{job.Id}", $"queued job of kind '{kind}'"), cancellationToken).ConfigureAwait(false);
+            return (job, true);
+        }, null, cancellationToken).ConfigureAwait(false);
+    }
+
     public async Task<Job?> GetJobAsync(string id, CancellationToken cancellationToken)
     {
         await using var c = await _dialect.OpenAsync(_tenant, cancellationToken).ConfigureAwait(false);
