@@ -729,13 +729,15 @@ public sealed class AdvisoryDatabase(IStore store) : IDisposable
                     return new PreparedFile(file, !pooled && length == buffer.Length ? buffer : bytes.ToArray(), null, null, null);
                 }
 
-                var advisory = OsvImporter.Parse(bytes, file);
+                // Without an index to rebuild, the document is only validated (same rules and errors, no model built).
+                var advisory = keepModel ? OsvImporter.Parse(bytes, file) : null;
+                var info = advisory is null ? OsvImporter.Validate(bytes, file) : new OsvDocumentInfo(advisory.Id, advisory.Modified, advisory.Withdrawn);
                 var text = Encoding.UTF8.GetString(bytes);
 
                 // The stored hash is that of the text's UTF-8 bytes: for a valid UTF-8 file, the file's own bytes.
                 var hash = System.Text.Unicode.Utf8.IsValid(bytes) ? System.Security.Cryptography.SHA256.HashData(bytes) : StoredAdvisory.HashOf(text);
-                var stored = new StoredAdvisory(advisory.Id, file, advisory.Modified, advisory.Withdrawn, text) { ContentHash = hash };
-                return new PreparedFile(file, null, stored, keepModel ? advisory : null, null);
+                var stored = new StoredAdvisory(info.Id, file, info.Modified, info.Withdrawn, text) { ContentHash = hash };
+                return new PreparedFile(file, null, stored, advisory, null);
             }
             catch (AdvisoryFormatException ex)
             {

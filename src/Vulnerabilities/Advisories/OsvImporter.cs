@@ -27,6 +27,25 @@ public static class OsvImporter
         return OsvReader.Parse(utf8Json, source);
     }
 
+    /// <summary>
+    /// Validates one OSV document by exactly the rules of <see cref="Parse"/>, with the same errors, without
+    /// building the model: for storing documents whose model is not needed (<c>mcpsec db import</c>).
+    /// </summary>
+    /// <param name="utf8Json">The document bytes (a UTF-8 byte order mark is allowed).</param>
+    /// <param name="source">The file or entry name used in error messages.</param>
+    /// <returns>The advisory's id, <c>modified</c> and <c>withdrawn</c>.</returns>
+    /// <exception cref="AdvisoryFormatException">The document is not valid JSON or not a valid OSV advisory.</exception>
+    public static OsvDocumentInfo Validate(ReadOnlySpan<byte> utf8Json, string source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        if (utf8Json.StartsWith("\uFEFF"u8))
+        {
+            utf8Json = utf8Json[3..];
+        }
+
+        return OsvReader.Validate(utf8Json, source);
+    }
+
     /// <summary>Reads one OSV JSON file.</summary>
     /// <param name="path">The file path.</param>
     /// <returns>The advisory.</returns>
@@ -224,6 +243,12 @@ public static class OsvImporter
         return cut > 0 ? message[..cut] : message;
     }
 }
+
+/// <summary>What identifies a validated OSV document.</summary>
+/// <param name="Id">The advisory id.</param>
+/// <param name="Modified">When it was last changed; null when unknown.</param>
+/// <param name="Withdrawn">When it was withdrawn; null when it stands.</param>
+public sealed record OsvDocumentInfo(string Id, DateTimeOffset? Modified, DateTimeOffset? Withdrawn);
 
 /// <summary>The outcome of reading many advisory documents.</summary>
 /// <param name="Advisories">The advisories that were read.</param>

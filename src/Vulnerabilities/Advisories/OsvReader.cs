@@ -17,6 +17,10 @@ internal ref struct OsvReader
 
     private readonly ReadOnlySpan<byte> _json;
     private readonly string _source;
+
+    // False when the document is only validated: strings that are not kept (all but the id and the timestamps)
+    // are then not decoded when plain ASCII, only classified (empty, blank or not), and raw JSON members are skipped.
+    private readonly bool _build;
     private Utf8JsonReader _r;
 
     // The JSON path of the value being read: a property name, or an array index when the name is null.
@@ -24,18 +28,30 @@ internal ref struct OsvReader
     private PathIndexes _indexes;
     private int _depth;
 
-    private OsvReader(ReadOnlySpan<byte> json, string source)
+    private OsvReader(ReadOnlySpan<byte> json, string source, bool build)
     {
         _json = json;
         _source = source;
+        _build = build;
         _r = new Utf8JsonReader(json, Options);
     }
 
     /// <summary>Parses one document (without a byte order mark).</summary>
     public static OsvAdvisory Parse(ReadOnlySpan<byte> json, string source)
     {
-        var reader = new OsvReader(json, source);
+        var reader = new OsvReader(json, source, build: true);
         return reader.ReadDocument();
+    }
+
+    /// <summary>
+    /// Validates one document (without a byte order mark) by the same rules and with the same errors as
+    /// <see cref="Parse"/>, and returns only what identifies it.
+    /// </summary>
+    public static OsvDocumentInfo Validate(ReadOnlySpan<byte> json, string source)
+    {
+        var reader = new OsvReader(json, source, build: false);
+        var advisory = reader.ReadDocument();
+        return new OsvDocumentInfo(advisory.Id, advisory.Modified, advisory.Withdrawn);
     }
 
     private OsvAdvisory ReadDocument()
@@ -79,19 +95,19 @@ internal ref struct OsvReader
         {
             if (_r.ValueTextEquals("id"u8))
             {
-                id = ReadString("id");
+                id = ReadExactString("id");
             }
             else if (_r.ValueTextEquals("modified"u8))
             {
-                modified = ReadString("modified");
+                modified = ReadExactString("modified");
             }
             else if (_r.ValueTextEquals("published"u8))
             {
-                published = ReadString("published");
+                published = ReadExactString("published");
             }
             else if (_r.ValueTextEquals("withdrawn"u8))
             {
-                withdrawn = ReadString("withdrawn");
+                withdrawn = ReadExactString("withdrawn");
             }
             else if (_r.ValueTextEquals("schema_version"u8))
             {
@@ -557,7 +573,7 @@ internal ref struct OsvReader
         {
             if (_r.TokenType == JsonTokenType.String)
             {
-                list.Add(_r.GetString()!);
+                list.Add(Text());
             }
             else if (_r.TokenType == JsonTokenType.Null)
             {
@@ -573,13 +589,31 @@ internal ref struct OsvReader
         return list.ToArray();
     }
 
+    /// <summary>Reads the value of the current member as a string or null, decoded even when only validating.</summary>
+    private string? ReadExactString(string member)
+    {
+        _r.Read();
+        if (_r.TokenType == JsonTokenType.String)
+        {
+            return _r.GetString();
+        }
+
+        if (_r.TokenType == JsonTokenType.Null)
+        {
+            return null;
+        }
+
+        Push(member);
+        throw WrongType("a string");
+    }
+
     /// <summary>Reads the value of the current member as a string or null.</summary>
     private string? ReadString(string member)
     {
         _r.Read();
         if (_r.TokenType == JsonTokenType.String)
         {
-            return _r.GetString();
+            return Text();
         }
 
         if (_r.TokenType == JsonTokenType.Null)
@@ -752,7 +786,7 @@ internal ref struct OsvReader
     {
         if (_r.TokenType == JsonTokenType.String)
         {
-            return _r.GetString();
+            return Text();
         }
 
         if (_r.TokenType == JsonTokenType.Null)
@@ -764,11 +798,48 @@ internal ref struct OsvReader
         throw WrongType("a string");
     }
 
-    /// <summary>Any JSON value kept as it is; null when absent or JSON null.</summary>
+    /// <summary>
+    /// The current string token. When only validating, a plain ASCII value is not decoded but stands in as
+    /// <c>""</c>, <c>" "</c> (all blanks) or <c>"x"</c>: the checks made on it (null, empty, blank) come out the same.
+    /// </summary>
+    private readonly string Text()
+    {
+        if (_build || _r.ValueIsEscaped)
+        {
+            return _r.GetString()!;
+        }
+
+        var value = _r.ValueSpan;
+        if (value.IsEmpty)
+        {
+            return string.Empty;
+        }
+
+        if (!System.Text.Ascii.IsValid(value))
+        {
+            // Decoded, so that invalid UTF-8 is refused and Unicode blanks are recognised as in a full parse.
+            return _r.GetString()!;
+        }
+
+        return value.ContainsAnyExcept((byte)' ') ? "x" : " ";
+    }
+
+    /// <summary>Any JSON value kept as it is; null when absent or JSON null (or when only validating).</summary>
     private JsonElement? ReadRaw()
     {
         _r.Read();
-        return _r.TokenType == JsonTokenType.Null ? null : JsonElement.ParseValue(ref _r);
+        if (_r.TokenType == JsonTokenType.Null)
+        {
+            return null;
+        }
+
+        if (!_build)
+        {
+            _r.Skip();
+            return null;
+        }
+
+        return JsonElement.ParseValue(ref _r);
     }
 
     /// <summary>Reads the start of an array member: false for null, true for an array; anything else is a type error.</summary>

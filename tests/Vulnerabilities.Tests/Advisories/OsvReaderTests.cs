@@ -22,7 +22,9 @@ public sealed class OsvReaderTests
         foreach (var file in Files.Value)
         {
             var bytes = File.ReadAllBytes(file);
-            AssertSame(SerializerOsvParser.Parse(bytes, file), OsvImporter.Parse(bytes, file), file);
+            var parsed = OsvImporter.Parse(bytes, file);
+            AssertSame(SerializerOsvParser.Parse(bytes, file), parsed, file);
+            Assert.Equal(new OsvDocumentInfo(parsed.Id, parsed.Modified, parsed.Withdrawn), OsvImporter.Validate(bytes, file));
         }
     }
 
@@ -38,6 +40,16 @@ public sealed class OsvReaderTests
             var damaged = Damage(bytes, random);
             var expected = Outcome(() => SerializerOsvParser.Parse(damaged, "x.json"));
             var actual = Outcome(() => OsvImporter.Parse(damaged, "x.json"));
+
+            // Validation alone accepts and rejects exactly what a full parse does, with the same message.
+            var validated = Outcome(() =>
+            {
+                var info = OsvImporter.Validate(damaged, "x.json");
+                return new OsvAdvisory { Id = info.Id, Modified = info.Modified, Withdrawn = info.Withdrawn };
+            });
+            Assert.Equal(actual.Error, validated.Error);
+            Assert.Equal(actual.Advisory?.Id, validated.Advisory?.Id);
+            Assert.Equal(actual.Advisory?.Modified, validated.Advisory?.Modified);
             if (expected.Advisory is { } a)
             {
                 Assert.True(actual.Advisory is not null, $"rejected what the deserialiser accepts: {actual.Error} in {Encoding.UTF8.GetString(damaged)}");
@@ -80,6 +92,7 @@ public sealed class OsvReaderTests
     {
         var ex = Assert.Throws<AdvisoryFormatException>(() => OsvImporter.Parse(Encoding.UTF8.GetBytes(json), "x.json"));
         Assert.StartsWith(message, ex.Message, StringComparison.Ordinal);
+        Assert.Equal(ex.Message, Assert.Throws<AdvisoryFormatException>(() => OsvImporter.Validate(Encoding.UTF8.GetBytes(json), "x.json")).Message);
 
         // The deserialiser rejects the same documents.
         Assert.Throws<AdvisoryFormatException>(() => SerializerOsvParser.Parse(Encoding.UTF8.GetBytes(json), "x.json"));
@@ -92,6 +105,19 @@ public sealed class OsvReaderTests
         json[Array.IndexOf(json, (byte)'?')] = 0xFF;
         var ex = Assert.Throws<AdvisoryFormatException>(() => OsvImporter.Parse(json, "x.json"));
         Assert.StartsWith("x.json: $", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(ex.Message, Assert.Throws<AdvisoryFormatException>(() => OsvImporter.Validate(json, "x.json")).Message);
+    }
+
+    [Theory]
+    [InlineData("\u00A0")]
+    [InlineData("\u2003 ")]
+    [InlineData("   ")]
+    public void Blank_values_are_refused_when_only_validating_as_when_parsing(string blank)
+    {
+        var json = Encoding.UTF8.GetBytes($$$"""{"id":"X-1","affected":[{"package":{"ecosystem":"PyPI","name":"{{{blank}}}"}}]}""");
+        var ex = Assert.Throws<AdvisoryFormatException>(() => OsvImporter.Parse(json, "x.json"));
+        Assert.StartsWith("x.json: $.affected[0].package.name: required member", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(ex.Message, Assert.Throws<AdvisoryFormatException>(() => OsvImporter.Validate(json, "x.json")).Message);
     }
 
     [Fact]
