@@ -89,18 +89,7 @@ public sealed class KillTests
         try
         {
             await WaitReadyAsync(http);
-            var deadline = DateTime.UtcNow.AddSeconds(90);
-            JsonArray runs;
-            while (true)
-            {
-                runs = JsonNode.Parse(await http.GetStringAsync("api/v1/playbook-runs?playbook=durable", Ct))!.AsArray();
-                if (runs.All(r => r!["state"]!.GetValue<string>() is "succeeded" or "failed") || DateTime.UtcNow > deadline)
-                {
-                    break;
-                }
-
-                await Task.Delay(200, Ct);
-            }
+            var runs = await FinishedRunsAsync(http, "durable");
 
             Assert.Equal(6, runs.Count);
             Assert.All(runs, r => Assert.Equal("succeeded", r!["state"]!.GetValue<string>()));
@@ -154,8 +143,11 @@ public sealed class KillTests
         var seen = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
         var total = 0;
         const int KillAt = 23;
+        // Actions are held until every run has been started, so the kill cannot cut off a start request.
+        var allStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var listener = await LocalListener.StartAsync(async r =>
         {
+            await allStarted.Task.WaitAsync(TimeSpan.FromSeconds(60), Ct);
             seen.AddOrUpdate(r.Header("idempotency-key"), 1, (_, n) => n + 1);
             if (Interlocked.Increment(ref total) == KillAt)
             {
@@ -191,6 +183,7 @@ public sealed class KillTests
             Assert.Equal(HttpStatusCode.Accepted, start.StatusCode);
         }
 
+        allStarted.SetResult();
         await server.WaitForExitAsync(Ct).WaitAsync(TimeSpan.FromSeconds(60), Ct);
 
         // What the dead process had committed: the idempotency keys of every step recorded as succeeded.
@@ -220,18 +213,7 @@ public sealed class KillTests
         try
         {
             await WaitReadyAsync(http);
-            var deadline = DateTime.UtcNow.AddSeconds(90);
-            JsonArray runs;
-            while (true)
-            {
-                runs = JsonNode.Parse(await http.GetStringAsync("api/v1/playbook-runs?playbook=parallel", Ct))!.AsArray();
-                if (runs.All(r => r!["state"]!.GetValue<string>() is "succeeded" or "failed") || DateTime.UtcNow > deadline)
-                {
-                    break;
-                }
-
-                await Task.Delay(200, Ct);
-            }
+            var runs = await FinishedRunsAsync(http, "parallel");
 
             Assert.Equal(8, runs.Count);
             Assert.All(runs, r => Assert.Equal("succeeded", r!["state"]!.GetValue<string>()));
@@ -284,6 +266,22 @@ public sealed class KillTests
         await p.WaitForExitAsync(Ct);
         Assert.Equal(0, p.ExitCode);
         return output;
+    }
+
+    /// <summary>The playbook's runs once all of them have finished (or after 90 seconds, as they are then).</summary>
+    private static async Task<JsonArray> FinishedRunsAsync(HttpClient http, string playbook)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        while (true)
+        {
+            var runs = JsonNode.Parse(await http.GetStringAsync($"api/v1/playbook-runs?playbook={playbook}", Ct))!.AsArray();
+            if (runs.All(r => r!["state"]!.GetValue<string>() is "succeeded" or "failed") || DateTime.UtcNow > deadline)
+            {
+                return runs;
+            }
+
+            await Task.Delay(200, Ct);
+        }
     }
 
     private static async Task WaitReadyAsync(HttpClient http)

@@ -223,19 +223,8 @@ public class SqlStore(SqlDialect dialect, TimeProvider time) : IStore
 
     internal async Task<AuditEntry> AppendAuditAsync(DbConnection connection, DbTransaction tx, string tenantId, Actor actor, AuditRecord record, CancellationToken cancellationToken)
     {
-        long seq;
-        string head;
-        await using (var read = Create(connection, tx, $"SELECT audit_seq, audit_head FROM tenants WHERE id = @t{Dialect.ForUpdate}", ("@t", tenantId)))
-        await using (var reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
-        {
-            if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                throw new NotFoundException($"Tenant '{tenantId}' does not exist.");
-            }
-
-            seq = reader.GetInt64(0) + 1;
-            head = reader.GetString(1);
-        }
+        var (last, head) = await ReadAuditHeadAsync(connection, tx, tenantId, cancellationToken).ConfigureAwait(false);
+        var seq = last + 1;
 
         var now = Truncate(Clock.GetUtcNow());
         var summary = record.Summary.Length > 2000 ? record.Summary[..2000] : record.Summary;
@@ -248,12 +237,7 @@ public class SqlStore(SqlDialect dialect, TimeProvider time) : IStore
             await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        await using (var update = Create(connection, tx, "UPDATE tenants SET audit_seq = @seq, audit_head = @hash WHERE id = @t",
-            ("@seq", seq), ("@hash", hash), ("@t", tenantId)))
-        {
-            await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-
+        await WriteAuditHeadAsync(connection, tx, tenantId, seq, hash, cancellationToken).ConfigureAwait(false);
         return new AuditEntry(tenantId, seq, now, actor.Kind, actor.Id, actor.Name, record.Action, record.Target, summary, head, hash);
     }
 
@@ -268,19 +252,7 @@ public class SqlStore(SqlDialect dialect, TimeProvider time) : IStore
             return;
         }
 
-        long seq;
-        string head;
-        await using (var read = Create(connection, tx, $"SELECT audit_seq, audit_head FROM tenants WHERE id = @t{Dialect.ForUpdate}", ("@t", tenantId)))
-        await using (var reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
-        {
-            if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                throw new NotFoundException($"Tenant '{tenantId}' does not exist.");
-            }
-
-            seq = reader.GetInt64(0);
-            head = reader.GetString(1);
-        }
+        var (seq, head) = await ReadAuditHeadAsync(connection, tx, tenantId, cancellationToken).ConfigureAwait(false);
 
         var now = Truncate(Clock.GetUtcNow());
         await using (var insert = new SqlRowWriter(connection, tx,
@@ -299,7 +271,25 @@ public class SqlStore(SqlDialect dialect, TimeProvider time) : IStore
             await insert.FlushAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        await using var update = Create(connection, tx, "UPDATE tenants SET audit_seq = @seq, audit_head = @hash WHERE id = @t", ("@seq", seq), ("@hash", head), ("@t", tenantId));
+        await WriteAuditHeadAsync(connection, tx, tenantId, seq, head, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The last sequence number and hash of a tenant's chain, locked for the rest of the transaction.</summary>
+    private async Task<(long Sequence, string Hash)> ReadAuditHeadAsync(DbConnection connection, DbTransaction tx, string tenantId, CancellationToken cancellationToken)
+    {
+        await using var read = Create(connection, tx, $"SELECT audit_seq, audit_head FROM tenants WHERE id = @t{Dialect.ForUpdate}", ("@t", tenantId));
+        await using var reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            throw new NotFoundException($"Tenant '{tenantId}' does not exist.");
+        }
+
+        return (reader.GetInt64(0), reader.GetString(1));
+    }
+
+    private async Task WriteAuditHeadAsync(DbConnection connection, DbTransaction tx, string tenantId, long sequence, string hash, CancellationToken cancellationToken)
+    {
+        await using var update = Create(connection, tx, "UPDATE tenants SET audit_seq = @seq, audit_head = @hash WHERE id = @t", ("@seq", sequence), ("@hash", hash), ("@t", tenantId));
         await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
