@@ -46,6 +46,46 @@ internal sealed class PredicateSpec
 
     public Regex? Regex { get; init; }
 
+    /// <summary>Slot of the current thread in <see cref="_regexCopies"/>, assigned round robin on first use.</summary>
+    [ThreadStatic]
+    private static int t_regexSlot;
+
+    private static int s_nextRegexSlot;
+
+    /// <summary>
+    /// Copies of <see cref="Regex"/>, one per core: a <see cref="System.Text.RegularExpressions.Regex"/> caches
+    /// one matcher state, so threads matching with one instance at the same time make all but one allocate a
+    /// fresh state for every match.
+    /// </summary>
+    private Regex?[]? _regexCopies;
+
+    /// <summary>Runs <see cref="Regex"/> on the current thread's copy (no allocation once every copy exists).</summary>
+    public bool IsRegexMatch(ReadOnlySpan<char> text)
+    {
+        var regex = Regex!;
+        var copies = Volatile.Read(ref _regexCopies);
+        if (copies is null)
+        {
+            Interlocked.CompareExchange(ref _regexCopies, new Regex?[Math.Max(1, Environment.ProcessorCount)], null);
+            copies = _regexCopies!;
+        }
+
+        if (t_regexSlot == 0)
+        {
+            t_regexSlot = Interlocked.Increment(ref s_nextRegexSlot);
+        }
+
+        var slot = (t_regexSlot - 1) % copies.Length;
+        var copy = Volatile.Read(ref copies[slot]);
+        if (copy is null)
+        {
+            Interlocked.CompareExchange(ref copies[slot], slot == 0 ? regex : new Regex(regex.ToString(), regex.Options, regex.MatchTimeout), null);
+            copy = copies[slot]!;
+        }
+
+        return copy.IsMatch(text);
+    }
+
     /// <summary>For <see cref="MatchKind.Regex"/>: a lower-cased literal every match contains, tested first.</summary>
     public string? Prefilter { get; init; }
 
