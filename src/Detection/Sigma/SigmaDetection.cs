@@ -48,9 +48,9 @@ internal sealed class PredicateSpec
 
     /// <summary>Slot of the current thread in <see cref="_regexCopies"/>, assigned round robin on first use.</summary>
     [ThreadStatic]
-    private static int t_regexSlot;
+    private static int _threadRegexSlot;
 
-    private static int s_nextRegexSlot;
+    private static int _nextRegexSlot;
 
     /// <summary>
     /// Copies of <see cref="Regex"/>, one per core: a <see cref="System.Text.RegularExpressions.Regex"/> caches
@@ -70,12 +70,12 @@ internal sealed class PredicateSpec
             copies = _regexCopies!;
         }
 
-        if (t_regexSlot == 0)
+        if (_threadRegexSlot == 0)
         {
-            t_regexSlot = Interlocked.Increment(ref s_nextRegexSlot);
+            _threadRegexSlot = Interlocked.Increment(ref _nextRegexSlot);
         }
 
-        var slot = (t_regexSlot - 1) % copies.Length;
+        var slot = (_threadRegexSlot - 1) % copies.Length;
         var copy = Volatile.Read(ref copies[slot]);
         if (copy is null)
         {
