@@ -55,26 +55,10 @@ internal static class RespondBench
             var slots = parse.GetValue(inFlight) is > 0 and var f ? Math.Min(f, n) : n;
             var engineOptions = new PlaybookEngineOptions { MaxConcurrentRuns = slots, MaxRunsPerTenant = slots, PollMilliseconds = 60_000 };
             await using var engine = PlaybookCommands.CreateEngine(store, options, ["127.0.0.1/32"], engineOptions);
-            var samples = new long[n * 5 + 16];
-            var sampleCount = -1L;
-            engine.SchedulingSample = ticks =>
-            {
-                var i = Interlocked.Increment(ref sampleCount);
-                if (i < samples.Length)
-                {
-                    samples[i] = ticks;
-                }
-            };
-            var commits = new long[n * 7 + 16];
-            var commitCount = -1L;
-            engine.CommitSample = ticks =>
-            {
-                var i = Interlocked.Increment(ref commitCount);
-                if (i < commits.Length)
-                {
-                    commits[i] = ticks;
-                }
-            };
+            var scheduling = new LatencySamples(n * 5 + 16);
+            engine.SchedulingSample = scheduling.Add;
+            var commits = new LatencySamples(n * 7 + 16);
+            engine.CommitSample = commits.Add;
 
             var yaml = "name: bench\nconcurrency: 10000\nsteps:\n";
             for (var s = 1; s <= 5; s++)
@@ -128,13 +112,6 @@ internal static class RespondBench
                 failed += run.State == RunState.Succeeded ? 0 : 1;
             }
 
-            var count = (int)Math.Min(Interlocked.Read(ref sampleCount) + 1, samples.Length);
-            Array.Sort(samples, 0, count);
-            var ccount = (int)Math.Min(Interlocked.Read(ref commitCount) + 1, commits.Length);
-            Array.Sort(commits, 0, ccount);
-            double Ms(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
-            string Pct(long[] a, int c) => c == 0 ? "no samples" : string.Create(CultureInfo.InvariantCulture,
-                $"p50 {Ms(a[c / 2]):F3} ms, p99 {Ms(a[(int)(c * 0.99)]):F3} ms, max {Ms(a[c - 1]):F3} ms over {c}");
             // Every store write of a run goes through the journal: creation (run row, audit entry), step records and run updates
             // (with the final audit entry), plus one audit-chain head update per transaction that appends audit entries.
             var records = engine.JournalRecords;
@@ -142,9 +119,9 @@ internal static class RespondBench
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                 $"  {n} runs ({n * 5} actions, {Interlocked.Read(ref received)} requests received, {failed} not succeeded) in {sw.Elapsed.TotalSeconds:F2} s = {n / sw.Elapsed.TotalSeconds:F0} runs/s ({created.TotalSeconds:F2} s to create them)")).ConfigureAwait(false);
             await output.WriteLineAsync(
-                $"  step scheduling (engine time from step ready = previous completion committed or run started, to action dispatch; action and commit time excluded): {Pct(samples, count)} steps").ConfigureAwait(false);
+                $"  step scheduling (engine time from step ready = previous completion committed or run started, to action dispatch; action and commit time excluded): {scheduling.Summary()} steps").ConfigureAwait(false);
             await output.WriteLineAsync(
-                $"  durable commit (run creation, step completion, run end: queued to committed, group commit): {Pct(commits, ccount)} writes").ConfigureAwait(false);
+                $"  durable commit (run creation, step completion, run end: queued to committed, group commit): {commits.Summary()} writes").ConfigureAwait(false);
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                 $"  store writes per run: {engine.JournalRows / (double)n:F1} row writes ({records / (double)n:F1} records), {transactions / (double)n:F3} transactions (group commit: {records / (double)Math.Max(1, transactions):F1} records per transaction)")).ConfigureAwait(false);
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
@@ -155,4 +132,36 @@ internal static class RespondBench
         });
         return command;
     }
+}
+
+/// <summary>Latencies in stopwatch ticks, recorded from any thread up to a fixed capacity, summarised as percentiles.</summary>
+internal sealed class LatencySamples(int capacity)
+{
+    private readonly long[] _ticks = new long[capacity];
+    private long _last = -1;
+
+    public void Add(long ticks)
+    {
+        var i = Interlocked.Increment(ref _last);
+        if (i < _ticks.Length)
+        {
+            _ticks[i] = ticks;
+        }
+    }
+
+    /// <summary>"p50 … ms, p99 … ms, max … ms over N", or "no samples".</summary>
+    public string Summary()
+    {
+        var count = (int)Math.Min(Interlocked.Read(ref _last) + 1, _ticks.Length);
+        if (count == 0)
+        {
+            return "no samples";
+        }
+
+        Array.Sort(_ticks, 0, count);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"p50 {Ms(_ticks[count / 2]):F3} ms, p99 {Ms(_ticks[(int)(count * 0.99)]):F3} ms, max {Ms(_ticks[count - 1]):F3} ms over {count}");
+    }
+
+    private static double Ms(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
 }

@@ -50,8 +50,7 @@ public sealed class KillTests
 
         var port = FreePort();
         server = StartServer(dataDir, port);
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        using var http = Client(port, key);
         await WaitReadyAsync(http);
 
         var steps = new StringBuilder();
@@ -162,8 +161,7 @@ public sealed class KillTests
 
         var port = FreePort();
         server = StartServer(dataDir, port);
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        using var http = Client(port, key);
         await WaitReadyAsync(http);
 
         var steps = new StringBuilder();
@@ -231,6 +229,13 @@ public sealed class KillTests
     }
 
     private static string CliDll => Path.Combine(AppContext.BaseDirectory, "mcpsec.dll");
+
+    private static HttpClient Client(int port, string key)
+    {
+        var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return http;
+    }
 
     private static Process StartServer(string dataDir, int port)
     {
