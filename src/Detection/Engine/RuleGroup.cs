@@ -21,7 +21,7 @@ internal sealed class CompiledRule
     /// </summary>
     public bool Eager { get; set; }
 
-    /// <summary>Predicates tested one by one, only when the rule is a candidate (globs, regexes, CIDR, numbers, field references, case-sensitive text).</summary>
+    /// <summary>Predicates tested one by one, only when the rule is a candidate (globs, regexes, CIDR, numbers, field references, null and exists tests, case-sensitive text, non-trigger literals).</summary>
     public int[] OtherPredicates { get; set; } = [];
 
     /// <summary>Predicates that are not under a 'not'; their fields are reported as matched fields.</summary>
@@ -82,7 +82,6 @@ internal sealed class RuleGroup
     private SlotMatcher[] _slots = [];
     private SlotMatcher? _keywords;
     private SubstringMatcher? _keywordText;
-    private int[] _absence = [];
     private int[] _always = [];
     private bool[] _isOther = [];
     private string?[] _globLiteral = [];
@@ -274,9 +273,9 @@ internal sealed class RuleGroup
 
         _always = [.. always];
 
-        // Triggers are searched per field; Null/Exists tests are cheap and always run; everything else is on demand.
+        // Triggers are searched per field for every event; everything else (null and exists tests included) is
+        // computed on demand while a candidate rule's condition reads it.
         var bySlot = new SortedDictionary<int, List<int>>();
-        var absence = new List<int>();
         var keywordIds = new List<int>();
         var others = new List<int>[_rules.Count];
         for (var r = 0; r < _rules.Count; r++)
@@ -287,11 +286,7 @@ internal sealed class RuleGroup
         for (var id = 0; id < count; id++)
         {
             var p = _predicates[id];
-            if (p.Kind is MatchKind.Null or MatchKind.Exists)
-            {
-                absence.Add(id);
-            }
-            else if (isTrigger[id])
+            if (isTrigger[id])
             {
                 if (p.Field is null)
                 {
@@ -335,7 +330,6 @@ internal sealed class RuleGroup
         }
 
         HasKeywords = keywordIds.Count > 0;
-        _absence = [.. absence];
         for (var r = 0; r < _rules.Count; r++)
         {
             _rules[r].OtherPredicates = [.. others[r]];
@@ -617,14 +611,6 @@ internal sealed class RuleGroup
             }
         }
 
-        foreach (var id in _absence)
-        {
-            if (EvaluateAbsence(_predicates[id], _slotOf[id], index))
-            {
-                bits.Set(id);
-            }
-        }
-
         // Candidate rules: those owning a true predicate, plus those that hold with nothing true.
         var stamp = scratch.NextRuleStamp();
         var ruleStamp = scratch.RuleStamp;
@@ -761,6 +747,11 @@ internal sealed class RuleGroup
     {
         var p = _predicates[id];
         var slot = _slotOf[id];
+        if (p.Kind is MatchKind.Null or MatchKind.Exists)
+        {
+            return EvaluateAbsence(p, slot, index);
+        }
+
         if (slot < 0)
         {
             for (var v = 0; v < index.ValueCount; v++)
