@@ -9,11 +9,13 @@ public sealed class MatcherTests
     private const string Alphabet = "ab\\. -:ésx0";
 
     [Theory]
-    [InlineData(12)]
-    [InlineData(SubstringMatcher.MaxVectorised)]
-    [InlineData(SubstringMatcher.MaxVectorised + 1)]
-    [InlineData(2000)]
-    public void Substring_matcher_finds_exactly_the_literals_a_plain_search_finds(int patternCount)
+    [InlineData(12, false)]
+    [InlineData(12, true)]
+    [InlineData(SubstringMatcher.MaxVectorised, false)]
+    [InlineData(SubstringMatcher.MaxVectorised, true)]
+    [InlineData(SubstringMatcher.MaxVectorised + 1, false)]
+    [InlineData(2000, false)]
+    public void Substring_matcher_finds_exactly_the_literals_a_plain_search_finds(int patternCount, bool anchored)
     {
         var random = new Random(patternCount);
         var patterns = new List<(string Pattern, int Id)>();
@@ -24,7 +26,7 @@ public sealed class MatcherTests
         }
 
         patterns.Add((patterns[1].Pattern, patternCount));
-        var matcher = new SubstringMatcher(patterns);
+        var matcher = new SubstringMatcher(patterns, anchored);
         var bits = new PredicateBits();
         bits.EnsureCapacity((patterns.Count + 63) / 64);
         for (var round = 0; round < 300; round++)
@@ -46,6 +48,17 @@ public sealed class MatcherTests
 
             bits.Clear();
         }
+    }
+
+    [Fact]
+    public void Anchored_search_looks_for_the_rarest_run_of_a_long_literal()
+    {
+        var offset = SubstringMatcher.RarestAnchor("privilege::debug", out var length);
+        Assert.Equal(4, length);
+        // "ebug" is made of rarer characters than the opening "priv".
+        Assert.Equal("ebug", "privilege::debug".Substring(offset, length));
+        Assert.Equal(0, SubstringMatcher.RarestAnchor("abc", out length));
+        Assert.Equal(3, length);
     }
 
     [Fact]

@@ -234,7 +234,7 @@ internal sealed class GramMatcher
     }
 
     /// <summary>Rough frequency rank of a character in Windows paths and command lines (higher is more common).</summary>
-    private static int Commonness(char c) => c switch
+    internal static int Commonness(char c) => c switch
     {
         '\\' or ' ' or 'e' or '.' or 's' or 'i' or 't' or 'o' or 'r' or 'a' or 'n' => 10,
         'c' or 'l' or 'm' or 'p' or 'd' or 'w' or ':' or 'x' or '-' or '/' or '"' => 6,

@@ -551,7 +551,7 @@ internal sealed class RuleGroup
         var matcher = new SlotMatcher
         {
             Slot = slot,
-            Contains = contains.Count > 0 ? new SubstringMatcher(contains) : null,
+            Contains = contains.Count > 0 ? new SubstringMatcher(contains, anchored: slot < 0) : null,
             Prefix = prefix.Count > 0 ? new LiteralTrie(TrieMode.Prefix, prefix) : null,
             Suffix = suffix.Count > 0 ? new LiteralTrie(TrieMode.Suffix, suffix) : null,
         };

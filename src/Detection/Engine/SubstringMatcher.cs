@@ -7,8 +7,9 @@ namespace McpSecurity.Detection.Engine;
 /// <summary>
 /// Finds which of many literals occur in a text (the <c>contains</c> predicates of one field). One vectorised
 /// multi-string search (<see cref="SearchValues{T}"/> of strings: packed SIMD "Teddy" for ASCII sets, otherwise
-/// Aho-Corasick) jumps from one place where some literal occurs whole to the next; only there are the literals
-/// starting with the same two characters compared in place. Built once; searching allocates nothing.
+/// Aho-Corasick) looks for each literal (or for its rarest run of characters, when anchored) and jumps from one
+/// place where one occurs to the next; only there are the literals anchored on the same two characters compared in
+/// place. Built once; searching allocates nothing.
 /// </summary>
 internal sealed class SubstringMatcher
 {
@@ -22,7 +23,13 @@ internal sealed class SubstringMatcher
     private readonly int[] _empty;
 
     /// <summary>Builds the matcher from (lower-cased literal, predicate id) pairs.</summary>
-    public SubstringMatcher(IReadOnlyList<(string Pattern, int Id)> patterns)
+    /// <param name="patterns">The literals and their predicate ids.</param>
+    /// <param name="anchored">
+    /// Search each literal by its rarest run of characters instead of whole: worth it for long texts (all of an
+    /// event's values), where literals with a common opening would stop the vectorised search again and again;
+    /// for single field values the extra stops cost more than they save.
+    /// </param>
+    public SubstringMatcher(IReadOnlyList<(string Pattern, int Id)> patterns, bool anchored = false)
     {
         var distinct = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (pattern, _) in patterns)
@@ -39,32 +46,44 @@ internal sealed class SubstringMatcher
             return;
         }
 
-        distinct.Clear();
+        var anchors = new HashSet<string>(StringComparer.Ordinal);
         var byPair = new Dictionary<uint, List<Entry>>();
         var single = new List<Entry>();
         var empty = new List<int>();
         foreach (var (pattern, id) in patterns)
         {
-            switch (pattern.Length)
+            if (pattern.Length == 0)
             {
-                case 0:
-                    empty.Add(id);
-                    continue;
-                case 1:
-                    single.Add(new Entry(pattern, id));
-                    break;
-                default:
-                    var key = Pair(pattern[0], pattern[1]);
-                    if (!byPair.TryGetValue(key, out var list))
-                    {
-                        byPair[key] = list = [];
-                    }
-
-                    list.Add(new Entry(pattern, id));
-                    break;
+                empty.Add(id);
+                continue;
             }
 
-            distinct.Add(pattern);
+            // Anchored, the vectorised search looks for each literal's rarest piece: its first characters are
+            // what the search fingerprints, and a common opening ("event", "privilege") would stop it all over
+            // an event only to be rejected there.
+            var offset = 0;
+            var length = pattern.Length;
+            if (anchored)
+            {
+                offset = RarestAnchor(pattern, out length);
+            }
+
+            var anchor = pattern.Substring(offset, length);
+            anchors.Add(anchor);
+            var entry = new Entry(pattern, offset, id);
+            if (length == 1)
+            {
+                single.Add(entry);
+                continue;
+            }
+
+            var key = Pair(anchor[0], anchor[1]);
+            if (!byPair.TryGetValue(key, out var list))
+            {
+                byPair[key] = list = [];
+            }
+
+            list.Add(entry);
         }
 
         foreach (var (key, list) in byPair)
@@ -74,7 +93,44 @@ internal sealed class SubstringMatcher
 
         _single = [.. single];
         _empty = [.. empty];
-        _any = distinct.Count > 0 ? SearchValues.Create([.. distinct], StringComparison.Ordinal) : null;
+        _any = anchors.Count > 0 ? SearchValues.Create([.. anchors], StringComparison.Ordinal) : null;
+    }
+
+    /// <summary>Characters in a searched piece of a longer literal.</summary>
+    private const int AnchorLength = 4;
+
+    /// <summary>
+    /// Offset and length of the piece of <paramref name="pattern"/> the vectorised search looks for: the whole
+    /// literal when it is short, otherwise the run of <see cref="AnchorLength"/> characters made of the least
+    /// common characters (ties go to the earliest).
+    /// </summary>
+    internal static int RarestAnchor(string pattern, out int length)
+    {
+        if (pattern.Length <= AnchorLength)
+        {
+            length = pattern.Length;
+            return 0;
+        }
+
+        length = AnchorLength;
+        var best = 0;
+        var bestScore = int.MaxValue;
+        for (var i = 0; i + AnchorLength <= pattern.Length; i++)
+        {
+            var score = 0;
+            for (var k = 0; k < AnchorLength; k++)
+            {
+                score += GramMatcher.Commonness(pattern[i + k]);
+            }
+
+            if (score < bestScore)
+            {
+                bestScore = score;
+                best = i;
+            }
+        }
+
+        return best;
     }
 
     /// <summary>True when a literal contains U+0000 (the separator of <see cref="EventIndex.AllLower"/>).</summary>
@@ -109,25 +165,22 @@ internal sealed class SubstringMatcher
                 return;
             }
 
+            // Some literal's anchor starts at p: check the literals anchored on its first characters in place.
             var p = i + k;
             var c = text[p];
             foreach (var e in _single)
             {
-                if (e.Pattern[0] == c)
+                if (e.Pattern[e.Offset] == c)
                 {
-                    bits.Set(e.Id);
+                    Verify(text, p, e, bits);
                 }
             }
 
             if (p + 1 < text.Length && _byPair.TryGetValue(Pair(c, text[p + 1]), out var entries))
             {
-                var rest = text[p..];
                 foreach (var e in entries)
                 {
-                    if (rest.StartsWith(e.Pattern, StringComparison.Ordinal))
-                    {
-                        bits.Set(e.Id);
-                    }
+                    Verify(text, p, e, bits);
                 }
             }
 
@@ -136,8 +189,18 @@ internal sealed class SubstringMatcher
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Verify(ReadOnlySpan<char> text, int anchorAt, Entry e, PredicateBits bits)
+    {
+        var from = anchorAt - e.Offset;
+        if (from >= 0 && from + e.Pattern.Length <= text.Length && text.Slice(from, e.Pattern.Length).SequenceEqual(e.Pattern))
+        {
+            bits.Set(e.Id);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static uint Pair(char a, char b) => a | ((uint)b << 16);
 
     [StructLayout(LayoutKind.Auto)]
-    private readonly record struct Entry(string Pattern, int Id);
+    private readonly record struct Entry(string Pattern, int Offset, int Id);
 }
