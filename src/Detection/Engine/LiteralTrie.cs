@@ -20,12 +20,10 @@ internal sealed class LiteralTrie
 
     private readonly TrieMode _mode;
     private readonly int[] _rootAscii;
-    private readonly int[] _edgeStart;
-    private readonly int[] _edgeCount;
-    private readonly char[] _edgeChars;
-    private readonly int[] _edgeTargets;
-    private readonly int[] _outStart;
-    private readonly int[] _outCount;
+
+    // Node and edge data are packed so that one step of a walk touches one node record and its run of edges.
+    private readonly Node[] _nodes;
+    private readonly Edge[] _edges;
     private readonly int[] _outputs;
     private readonly bool _rootOutputs;
 
@@ -56,10 +54,7 @@ internal sealed class LiteralTrie
         }
 
         var n = children.Count;
-        _edgeStart = new int[n];
-        _edgeCount = new int[n];
-        _outStart = new int[n];
-        _outCount = new int[n];
+        _nodes = new Node[n];
         var edges = 0;
         var outputs = 0;
         for (var s = 0; s < n; s++)
@@ -68,23 +63,18 @@ internal sealed class LiteralTrie
             outputs += outs[s].Count;
         }
 
-        _edgeChars = new char[edges];
-        _edgeTargets = new int[edges];
+        _edges = new Edge[edges];
         _outputs = new int[outputs];
         edges = 0;
         outputs = 0;
         for (var s = 0; s < n; s++)
         {
-            _edgeStart[s] = edges;
-            _edgeCount[s] = children[s].Count;
+            _nodes[s] = new Node(edges, children[s].Count, outputs, outs[s].Count);
             foreach (var (c, t) in children[s])
             {
-                _edgeChars[edges] = c;
-                _edgeTargets[edges++] = t;
+                _edges[edges++] = new Edge(c, t);
             }
 
-            _outStart[s] = outputs;
-            _outCount[s] = outs[s].Count;
             foreach (var o in outs[s])
             {
                 _outputs[outputs++] = o;
@@ -101,7 +91,7 @@ internal sealed class LiteralTrie
             }
         }
 
-        _rootOutputs = _outCount[0] > 0;
+        _rootOutputs = _nodes[0].OutCount > 0;
     }
 
     private int Next(int state, char c)
@@ -111,23 +101,43 @@ internal sealed class LiteralTrie
             return _rootAscii[c];
         }
 
-        var start = _edgeStart[state];
-        var count = _edgeCount[state];
-        if (count <= 8)
+        var node = _nodes[state];
+        var edges = _edges.AsSpan(node.EdgeStart, node.EdgeCount);
+        if (edges.Length <= 8)
         {
-            for (var i = start; i < start + count; i++)
+            foreach (var e in edges)
             {
-                if (_edgeChars[i] == c)
+                if (e.C == c)
                 {
-                    return _edgeTargets[i];
+                    return e.Target;
                 }
             }
 
             return -1;
         }
 
-        var idx = Array.BinarySearch(_edgeChars, start, count, c);
-        return idx >= 0 ? _edgeTargets[idx] : -1;
+        var lo = 0;
+        var hi = edges.Length - 1;
+        while (lo <= hi)
+        {
+            var mid = (lo + hi) >> 1;
+            var m = edges[mid].C;
+            if (m == c)
+            {
+                return edges[mid].Target;
+            }
+
+            if (m < c)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid - 1;
+            }
+        }
+
+        return -1;
     }
 
     /// <summary>Sets the bit of every predicate whose pattern matches <paramref name="text"/>.</summary>
@@ -144,7 +154,7 @@ internal sealed class LiteralTrie
                 var p = 0;
                 for (var i = 0; i < text.Length && (p = Next(p, text[i])) >= 0; i++)
                 {
-                    if (_outCount[p] > 0)
+                    if (_nodes[p].OutCount > 0)
                     {
                         Emit(p, bits);
                     }
@@ -156,7 +166,7 @@ internal sealed class LiteralTrie
                 var q = 0;
                 for (var i = text.Length - 1; i >= 0 && (q = Next(q, text[i])) >= 0; i--)
                 {
-                    if (_outCount[q] > 0)
+                    if (_nodes[q].OutCount > 0)
                     {
                         Emit(q, bits);
                     }
@@ -168,10 +178,14 @@ internal sealed class LiteralTrie
 
     private void Emit(int state, PredicateBits bits)
     {
-        var end = _outStart[state] + _outCount[state];
-        for (var i = _outStart[state]; i < end; i++)
+        var node = _nodes[state];
+        foreach (var id in _outputs.AsSpan(node.OutStart, node.OutCount))
         {
-            bits.Set(_outputs[i]);
+            bits.Set(id);
         }
     }
+
+    private readonly record struct Node(int EdgeStart, int EdgeCount, int OutStart, int OutCount);
+
+    private readonly record struct Edge(char C, int Target);
 }
