@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using McpSecurity.Detection.Mapping;
 
@@ -42,11 +43,63 @@ internal sealed class FieldRegistry
     public bool TryGet(string name, out int id) => _ids.TryGetValue(name, out id);
 }
 
+/// <summary>
+/// A container or leaf path of the JSON events read with one format, remembered by <see cref="CompiledFormat"/>:
+/// the full dotted path, the slots a leaf at this path feeds, and the transition that reaches it (the parent
+/// path and the property name as written in the JSON). Immutable once published.
+/// </summary>
+internal sealed class KnownPath
+{
+    public KnownPath(int id, KnownPath? parent, byte[] name, uint hash, string path, int[] slots)
+    {
+        Id = id;
+        Parent = parent;
+        Name = name;
+        Hash = hash;
+        Path = path;
+        Slots = slots;
+    }
+
+    /// <summary>Number of the path within its format (0 is the root object, the others count from 1).</summary>
+    public int Id { get; }
+
+    /// <summary>The container path this one is a property of (null for the root).</summary>
+    public KnownPath? Parent { get; }
+
+    /// <summary>Property name of the last step, as written in the JSON (UTF-8, escapes not decoded).</summary>
+    public byte[] Name { get; }
+
+    public uint Hash { get; }
+
+    /// <summary>Dotted path, as the flatten and dotted rules see it.</summary>
+    public string Path { get; }
+
+    /// <summary>Slots a leaf at this path feeds (array elements included).</summary>
+    public int[] Slots { get; }
+}
+
 /// <summary>A <see cref="FormatMapping"/> resolved against the field registry.</summary>
 internal sealed class CompiledFormat
 {
+    /// <summary>Most slots one leaf can feed.</summary>
+    internal const int MaxSlotsPerLeaf = 8;
+
+    /// <summary>Property names longer than this are never remembered as a path step.</summary>
+    internal const int MaxCachedNameBytes = 256;
+
+    /// <summary>Longest probe sequence of the path table: lookups cost at most this many comparisons.</summary>
+    private const int MaxProbes = 32;
+
     private readonly Dictionary<string, int[]> _exact;
     private readonly Dictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> _exactLookup;
+
+    // Path table: open addressing over (parent path id, property name), filled under _gate and read without
+    // a lock. Slots are written once (null to a published path) and the array is replaced, never shrunk, when
+    // it grows, so a reader sees either a path or an empty slot; a miss falls back to the locked insert.
+    private readonly Lock _gate = new();
+    private readonly ulong _seed = (ulong)Random.Shared.NextInt64();
+    private KnownPath?[] _paths = new KnownPath?[64];
+    private int _pathCount;
 
     public CompiledFormat(FormatMapping mapping, FieldRegistry registry)
     {
@@ -74,6 +127,7 @@ internal sealed class CompiledFormat
 
         _exactLookup = _exact.GetAlternateLookup<ReadOnlySpan<char>>();
         _resolvedLookup = _resolved.GetAlternateLookup<ReadOnlySpan<char>>();
+        Root = new KnownPath(0, null, [], 0, string.Empty, []);
     }
 
     public string Name { get; }
@@ -84,11 +138,164 @@ internal sealed class CompiledFormat
 
     public FlattenRule[] Flatten { get; }
 
-    /// <summary>Leaf paths whose resolution is remembered (event shapes repeat; arbitrary keys stop being cached here).</summary>
+    /// <summary>The root object (empty path).</summary>
+    public KnownPath Root { get; }
+
+    /// <summary>
+    /// Leaf paths whose resolution is remembered (event shapes repeat; arbitrary keys stop being cached here),
+    /// and likewise the number of paths in the path table.
+    /// </summary>
     internal const int MaxCachedPaths = 4096;
+
+    /// <summary>Number of paths in the path table (root excluded).</summary>
+    internal int KnownPathCount => Volatile.Read(ref _pathCount);
 
     private readonly ConcurrentDictionary<string, int[]> _resolved = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> _resolvedLookup;
+
+    /// <summary>
+    /// The remembered path reached from <paramref name="parent"/> by the property name <paramref name="name"/>
+    /// (its JSON bytes as written), or null when it is not (yet) in the table. Lock-free.
+    /// </summary>
+    public KnownPath? Child(KnownPath parent, ReadOnlySpan<byte> name)
+    {
+        var paths = Volatile.Read(ref _paths);
+        return Find(paths, parent, name, Hash(parent.Id, name));
+    }
+
+    /// <summary>
+    /// Remembers the path <paramref name="path"/> (the dotted text of <paramref name="parent"/> followed by
+    /// <paramref name="name"/>) and resolves its slots. Returns null when the table is full, the name is too
+    /// long or its probe sequence is crowded: the caller then resolves by the path text (<see cref="Resolve"/>).
+    /// </summary>
+    public KnownPath? AddChild(KnownPath parent, ReadOnlySpan<byte> name, ReadOnlySpan<char> path, FieldRegistry registry)
+    {
+        if (name.Length > MaxCachedNameBytes)
+        {
+            return null;
+        }
+
+        var hash = Hash(parent.Id, name);
+        lock (_gate)
+        {
+            var paths = _paths;
+            if (Find(paths, parent, name, hash) is { } known)
+            {
+                return known;
+            }
+
+            if (_pathCount >= MaxCachedPaths)
+            {
+                return null;
+            }
+
+            if ((_pathCount + 1) * 2 > paths.Length)
+            {
+                paths = Grow(paths);
+            }
+
+            Span<int> slots = stackalloc int[MaxSlotsPerLeaf];
+            var count = ResolveUncached(path, registry, slots);
+            var mask = paths.Length - 1;
+            var i = (int)hash & mask;
+            for (var probe = 0; probe < MaxProbes; probe++)
+            {
+                if (paths[i] is null)
+                {
+                    var added = new KnownPath(_pathCount + 1, parent, name.ToArray(), hash, path.ToString(), slots[..count].ToArray());
+                    Volatile.Write(ref paths[i], added);
+                    Volatile.Write(ref _pathCount, _pathCount + 1);
+                    return added;
+                }
+
+                i = (i + 1) & mask;
+            }
+
+            return null;
+        }
+    }
+
+    private static KnownPath? Find(KnownPath?[] paths, KnownPath parent, ReadOnlySpan<byte> name, uint hash)
+    {
+        var mask = paths.Length - 1;
+        var i = (int)hash & mask;
+        for (var probe = 0; probe < MaxProbes; probe++)
+        {
+            var p = paths[i];
+            if (p is null)
+            {
+                return null;
+            }
+
+            if (p.Hash == hash && ReferenceEquals(p.Parent, parent) && name.SequenceEqual(p.Name))
+            {
+                return p;
+            }
+
+            i = (i + 1) & mask;
+        }
+
+        return null;
+    }
+
+    /// <summary>Copies the table into one twice the size and publishes it (under the lock).</summary>
+    private KnownPath?[] Grow(KnownPath?[] paths)
+    {
+        var grown = new KnownPath?[paths.Length * 2];
+        var mask = grown.Length - 1;
+        foreach (var p in paths)
+        {
+            if (p is null)
+            {
+                continue;
+            }
+
+            var i = (int)p.Hash & mask;
+            for (var probe = 0; probe < MaxProbes; probe++)
+            {
+                if (grown[i] is null)
+                {
+                    grown[i] = p;
+                    break;
+                }
+
+                i = (i + 1) & mask;
+            }
+        }
+
+        Volatile.Write(ref _paths, grown);
+        return grown;
+    }
+
+    /// <summary>Seeded hash of a path step (the seed keeps crafted keys from choosing their table positions).</summary>
+    private uint Hash(int parentId, ReadOnlySpan<byte> name)
+    {
+        var h = _seed ^ (((ulong)(uint)parentId << 32) | (uint)name.Length);
+        h = Mix(h);
+        while (name.Length >= 8)
+        {
+            h = Mix(h ^ BinaryPrimitives.ReadUInt64LittleEndian(name));
+            name = name[8..];
+        }
+
+        if (name.Length >= 4)
+        {
+            h = Mix(h ^ (((ulong)BinaryPrimitives.ReadUInt32LittleEndian(name) << 32) | BinaryPrimitives.ReadUInt32LittleEndian(name[^4..])));
+        }
+        else if (name.Length > 0)
+        {
+            h = Mix(h ^ (name[0] | ((ulong)name[name.Length >> 1] << 8) | ((ulong)name[^1] << 16)));
+        }
+
+        h ^= h >> 33;
+        return (uint)h;
+    }
+
+    private static ulong Mix(ulong h)
+    {
+        h *= 0xbf58476d1ce4e5b9UL;
+        return h ^ (h >> 31);
+    }
 
     /// <summary>
     /// Writes the slots a leaf path feeds into <paramref name="slots"/> (at most its length); returns how many.
@@ -111,7 +318,8 @@ internal sealed class CompiledFormat
         return count;
     }
 
-    private int ResolveUncached(ReadOnlySpan<char> path, FieldRegistry registry, Span<int> slots)
+    /// <summary>Resolves a leaf path from the mapping alone (no cache).</summary>
+    internal int ResolveUncached(ReadOnlySpan<char> path, FieldRegistry registry, Span<int> slots)
     {
         var count = 0;
         if (_exactLookup.TryGetValue(path, out var exact))

@@ -1,3 +1,7 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Text;
 using System.Text.Json;
 
@@ -11,8 +15,6 @@ namespace McpSecurity.Detection.Engine;
 /// </summary>
 internal sealed class EventIndex
 {
-    private const int MaxSlotsPerLeaf = 8;
-
     private char[] _raw = new char[4096];
     private char[] _lower = new char[4096];
     private int _chars;
@@ -31,6 +33,13 @@ internal sealed class EventIndex
     private char[] _path = new char[256];
     private int[] _lenStack = new int[16];
     private bool[] _arrStack = new bool[16];
+    private KnownPath?[] _pathStack = new KnownPath?[16];
+    private KnownPath?[] _prevStack = new KnownPath?[16];
+
+    // Property order of recent events, for skipping the path-table lookup: entry 2*id is the first property
+    // seen in container path id, entry 2*id+1 the property seen after property path id. A hint only: a
+    // prediction is used when its parent and name match (which also rejects paths of other formats).
+    private KnownPath?[] _predicted = [];
 
     /// <summary>Number of decoded values.</summary>
     public int ValueCount { get; private set; }
@@ -125,9 +134,27 @@ internal sealed class EventIndex
 
     /// <summary>
     /// Indexes <paramref name="json"/>. Throws <see cref="JsonException"/> (or <see cref="InvalidOperationException"/>
-    /// for invalid UTF-8) on malformed input; returns false when the root is not an object.
+    /// for invalid UTF-8) on malformed input; returns false when the root is not an object. Comments are
+    /// accepted: an event that fails to parse without them and contains a '/' is read again skipping comments.
     /// </summary>
     public bool Build(ReadOnlySpan<byte> json, CompiledMapping mapping, bool indexAll, int maxDepth)
+    {
+        try
+        {
+            return Build(json, mapping, indexAll, maxDepth, JsonCommentHandling.Disallow);
+        }
+        catch (JsonException)
+        {
+            if (!json.Contains((byte)'/'))
+            {
+                throw;
+            }
+        }
+
+        return Build(json, mapping, indexAll, maxDepth, JsonCommentHandling.Skip);
+    }
+
+    private bool Build(ReadOnlySpan<byte> json, CompiledMapping mapping, bool indexAll, int maxDepth, JsonCommentHandling comments)
     {
         var registry = mapping.Registry;
         _compact = null;
@@ -152,27 +179,69 @@ internal sealed class EventIndex
         {
             _lenStack = new int[maxDepth + 2];
             _arrStack = new bool[maxDepth + 2];
+            _pathStack = new KnownPath?[maxDepth + 2];
+            _prevStack = new KnownPath?[maxDepth + 2];
         }
 
-        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = maxDepth, CommentHandling = JsonCommentHandling.Skip });
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = maxDepth, CommentHandling = comments });
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
         {
             return false;
         }
 
+        // A path is tracked as a remembered KnownPath of the format while the table knows it; past that (table
+        // full, very long names) as dotted text in _path, and so are all paths below it. Array elements keep
+        // the path of the array.
         var top = 0;
-        _lenStack[0] = 0;
         _arrStack[0] = false;
+        KnownPath? container = null;
+        KnownPath? prop = null;
+        KnownPath? prev = null;
         var containerLen = 0;
         var propLen = 0;
         var formatChosen = false;
-        CompiledFormat format = mapping.Formats[Format];
-        Span<int> slots = stackalloc int[MaxSlotsPerLeaf];
+        var format = mapping.Formats[Format];
+        Span<int> slots = stackalloc int[CompiledFormat.MaxSlotsPerLeaf];
         while (reader.Read())
         {
             switch (reader.TokenType)
             {
                 case JsonTokenType.PropertyName:
+                    if (!formatChosen)
+                    {
+                        formatChosen = true;
+                        EnsurePath(reader.ValueSpan.Length);
+                        var written = reader.CopyString(_path);
+                        Format = ChooseFormat(mapping, _path.AsSpan(0, written));
+                        format = mapping.Formats[Format];
+                        container = format.Root;
+                    }
+
+                    if (container is not null)
+                    {
+                        // Events of one shape list their properties in the same order: the property that followed
+                        // the previous sibling last time is checked first, then the format's path table.
+                        // Names are keyed by their bytes as written (escapes included: one spelling always decodes
+                        // to the same name, so another spelling of it is merely another entry).
+                        var name = reader.ValueSpan;
+                        var key = prev is null ? container.Id * 2 : (prev.Id * 2) + 1;
+                        var predicted = key < _predicted.Length ? _predicted[key] : null;
+                        if (predicted is not null && ReferenceEquals(predicted.Parent, container) && name.SequenceEqual(predicted.Name))
+                        {
+                            prop = predicted;
+                        }
+                        else
+                        {
+                            prop = format.Child(container, name) ?? AddPath(ref reader, format, container, registry, out propLen);
+                            if (prop is not null)
+                            {
+                                Predict(key, prop);
+                            }
+                        }
+
+                        prev = prop;
+                    }
+                    else
                     {
                         var sep = containerLen > 0 ? 1 : 0;
                         EnsurePath(containerLen + sep + reader.ValueSpan.Length);
@@ -181,26 +250,25 @@ internal sealed class EventIndex
                             _path[containerLen] = '.';
                         }
 
-                        var written = reader.CopyString(_path.AsSpan(containerLen + sep));
-                        propLen = containerLen + sep + written;
-                        if (!formatChosen)
-                        {
-                            formatChosen = true;
-                            Format = ChooseFormat(mapping, _path.AsSpan(0, propLen));
-                            format = mapping.Formats[Format];
-                        }
-
-                        break;
+                        propLen = containerLen + sep + reader.CopyString(_path.AsSpan(containerLen + sep));
                     }
+
+                    break;
 
                 case JsonTokenType.StartObject:
                 case JsonTokenType.StartArray:
                     {
-                        var pathLen = _arrStack[top] ? containerLen : propLen;
+                        var inArray = _arrStack[top];
+                        var path = inArray ? container : prop;
+                        var pathLen = inArray ? containerLen : propLen;
                         top++;
                         _lenStack[top] = containerLen;
+                        _pathStack[top] = container;
+                        _prevStack[top] = prev;
                         _arrStack[top] = reader.TokenType == JsonTokenType.StartArray;
                         containerLen = pathLen;
+                        container = path;
+                        prev = null;
                         break;
                     }
 
@@ -209,6 +277,8 @@ internal sealed class EventIndex
                     if (top > 0)
                     {
                         containerLen = _lenStack[top];
+                        container = _pathStack[top];
+                        prev = _prevStack[top];
                         top--;
                     }
 
@@ -216,17 +286,28 @@ internal sealed class EventIndex
 
                 default:
                     {
-                        var leafLen = _arrStack[top] ? containerLen : propLen;
-                        var count = format.Resolve(_path.AsSpan(0, leafLen), registry, slots);
-                        if (count == 0 && !indexAll)
+                        var inArray = _arrStack[top];
+                        var leaf = inArray ? container : prop;
+                        scoped ReadOnlySpan<int> leafSlots;
+                        if (leaf is not null)
+                        {
+                            leafSlots = leaf.Slots;
+                        }
+                        else
+                        {
+                            var count = format.Resolve(_path.AsSpan(0, inArray ? containerLen : propLen), registry, slots);
+                            leafSlots = slots[..count];
+                        }
+
+                        if (leafSlots.Length == 0 && !indexAll)
                         {
                             break;
                         }
 
                         var v = AddValue(ref reader);
-                        for (var i = 0; i < count; i++)
+                        foreach (var slot in leafSlots)
                         {
-                            Append(slots[i], v);
+                            Append(slot, v);
                         }
 
                         break;
@@ -235,6 +316,35 @@ internal sealed class EventIndex
         }
 
         return true;
+    }
+
+    private void Predict(int key, KnownPath path)
+    {
+        if (key >= _predicted.Length)
+        {
+            Array.Resize(ref _predicted, Math.Max(64, (int)BitOperations.RoundUpToPowerOf2((uint)key + 1)));
+        }
+
+        _predicted[key] = path;
+    }
+
+    /// <summary>
+    /// Path-table miss: writes the dotted path of the property into <see cref="_path"/> (decoding the name, which
+    /// rejects invalid UTF-8 as before) and adds it to the table. Null when the table takes no more paths.
+    /// </summary>
+    private KnownPath? AddPath(ref Utf8JsonReader reader, CompiledFormat format, KnownPath container, FieldRegistry registry, out int length)
+    {
+        var parent = container.Path;
+        EnsurePath(parent.Length + 1 + reader.ValueSpan.Length);
+        parent.CopyTo(_path);
+        length = parent.Length;
+        if (length > 0)
+        {
+            _path[length++] = '.';
+        }
+
+        length += reader.CopyString(_path.AsSpan(length));
+        return format.AddChild(container, reader.ValueSpan, _path.AsSpan(0, length), registry);
     }
 
     private static int ChooseFormat(CompiledMapping mapping, ReadOnlySpan<char> firstProperty)
@@ -270,26 +380,20 @@ internal sealed class EventIndex
             Array.Resize(ref _lower, size);
         }
 
-        int len;
-        var isNull = false;
-        switch (reader.TokenType)
+        // Values are decoded and lower-cased in one pass; the rare ones DecodeBmp leaves (characters outside the
+        // Basic Multilingual Plane, surrogate escapes, invalid UTF-8) go through the reader, which decodes or rejects them.
+        var isNull = reader.TokenType == JsonTokenType.Null;
+        var len = isNull ? 0 : DecodeBmp(reader.ValueSpan, _raw.AsSpan(_chars), _lower.AsSpan(_chars));
+        if (len < 0)
         {
-            case JsonTokenType.String:
-                len = reader.CopyString(_raw.AsSpan(_chars));
-                break;
-            case JsonTokenType.Null:
-                len = 0;
-                isNull = true;
-                break;
-            default:
-                len = Encoding.UTF8.GetChars(reader.ValueSpan, _raw.AsSpan(_chars));
-                break;
-        }
-
-        var raw = _raw.AsSpan(_chars, len);
-        if (Ascii.ToLower(raw, _lower.AsSpan(_chars, len), out _) != System.Buffers.OperationStatus.Done)
-        {
-            raw.ToLowerInvariant(_lower.AsSpan(_chars, len));
+            len = reader.TokenType == JsonTokenType.String
+                ? reader.CopyString(_raw.AsSpan(_chars))
+                : Encoding.UTF8.GetChars(reader.ValueSpan, _raw.AsSpan(_chars));
+            var raw = _raw.AsSpan(_chars, len);
+            if (Ascii.ToLower(raw, _lower.AsSpan(_chars, len), out _) != System.Buffers.OperationStatus.Done)
+            {
+                raw.ToLowerInvariant(_lower.AsSpan(_chars, len));
+            }
         }
 
         _raw[_chars + len] = '\0';
@@ -300,6 +404,111 @@ internal sealed class EventIndex
         _chars += len + 1;
         ValueCount = v + 1;
         return v;
+    }
+
+    /// <summary>
+    /// Decodes the raw bytes of a JSON token already validated by the reader into <paramref name="raw"/> and its
+    /// lower-case form into <paramref name="lower"/> (each at least as long as <paramref name="src"/>), for text
+    /// in the Basic Multilingual Plane: returns the length, or -1 (output undefined) for a surrogate escape, a
+    /// character outside the plane or invalid UTF-8, which the reader decodes (or rejects) instead.
+    /// </summary>
+    internal static int DecodeBmp(ReadOnlySpan<byte> src, Span<char> raw, Span<char> lower)
+    {
+        if (raw.Length < src.Length || lower.Length < src.Length)
+        {
+            return -1;
+        }
+
+        var i = 0;
+        var n = 0;
+        ref var s = ref MemoryMarshal.GetReference(src);
+        ref var r = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(raw));
+        ref var l = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(lower));
+        var backslash = Vector128.Create((byte)'\\');
+        var upperA = Vector128.Create((byte)'A');
+        var letters = Vector128.Create((byte)26);
+        var caseBit = Vector128.Create((byte)0x20);
+        while (i < src.Length)
+        {
+            if (Vector128.IsHardwareAccelerated && i <= src.Length - Vector128<byte>.Count)
+            {
+                // Sixteen bytes at a time, widened and lower-cased; the characters before the first escape or
+                // non-ASCII byte are kept (decoding never lengthens the text, so the stores stay in bounds).
+                var chunk = Vector128.LoadUnsafe(ref s, (nuint)i);
+                var lowered = chunk | (Vector128.LessThan(chunk - upperA, letters) & caseBit);
+                var (rawLo, rawHi) = Vector128.Widen(chunk);
+                var (lowLo, lowHi) = Vector128.Widen(lowered);
+                rawLo.StoreUnsafe(ref r, (nuint)n);
+                rawHi.StoreUnsafe(ref r, (nuint)(n + Vector128<ushort>.Count));
+                lowLo.StoreUnsafe(ref l, (nuint)n);
+                lowHi.StoreUnsafe(ref l, (nuint)(n + Vector128<ushort>.Count));
+                var special = chunk.ExtractMostSignificantBits() | Vector128.Equals(chunk, backslash).ExtractMostSignificantBits();
+                if (special == 0)
+                {
+                    i += Vector128<byte>.Count;
+                    n += Vector128<byte>.Count;
+                    continue;
+                }
+
+                var plain = BitOperations.TrailingZeroCount(special);
+                i += plain;
+                n += plain;
+            }
+
+            int c = src[i];
+            if (c == '\\')
+            {
+                c = src[i + 1] switch
+                {
+                    (byte)'"' => '"',
+                    (byte)'\\' => '\\',
+                    (byte)'/' => '/',
+                    (byte)'b' => '\b',
+                    (byte)'f' => '\f',
+                    (byte)'n' => '\n',
+                    (byte)'r' => '\r',
+                    (byte)'t' => '\t',
+                    _ => Hex4(src.Slice(i + 2, 4)),
+                };
+                if (char.IsSurrogate((char)c))
+                {
+                    return -1;
+                }
+
+                i += src[i + 1] == 'u' ? 6 : 2;
+            }
+            else if (c >= 0x80)
+            {
+                if (Rune.DecodeFromUtf8(src[i..], out var rune, out var used) != System.Buffers.OperationStatus.Done || !rune.IsBmp)
+                {
+                    return -1;
+                }
+
+                c = rune.Value;
+                i += used;
+            }
+            else
+            {
+                i++;
+            }
+
+            raw[n] = (char)c;
+            lower[n++] = c < 0x80 ? (char)((uint)(c - 'A') < 26u ? c | 0x20 : c) : char.ToLowerInvariant((char)c);
+        }
+
+        return n;
+    }
+
+    /// <summary>Value of the four hexadecimal digits of a \u escape (validated by the reader).</summary>
+    private static int Hex4(ReadOnlySpan<byte> digits)
+    {
+        var value = 0;
+        foreach (var d in digits)
+        {
+            value = (value << 4) | (d <= '9' ? d - '0' : (d | 0x20) - 'a' + 10);
+        }
+
+        return value;
     }
 
     private void Append(int slot, int value)
@@ -385,6 +594,9 @@ internal sealed class EventIndex
         _path = [];
         _lenStack = [];
         _arrStack = [];
+        _pathStack = [];
+        _prevStack = [];
+        _predicted = [];
     }
 
     private void EnsurePath(int length)
