@@ -50,6 +50,41 @@ public sealed class MatcherTests
         }
     }
 
+    [Theory]
+    [InlineData(5, 200)]
+    [InlineData(12, 100)]
+    [InlineData(40, 60)]
+    [InlineData(40, 3000)]
+    public void Large_sets_of_long_literals_are_found_wherever_they_start(int minLength, int patternCount)
+    {
+        // Only long literals: the gram matcher samples the text with a stride, so every start offset must still be found.
+        var random = new Random((minLength * 7919) + patternCount);
+        var patterns = new List<(string Pattern, int Id)>();
+        for (var id = 0; id < patternCount; id++)
+        {
+            patterns.Add((RandomText(random, minLength + random.Next(0, 8)), id));
+        }
+
+        var matcher = new SubstringMatcher(patterns);
+        var bits = new PredicateBits();
+        bits.EnsureCapacity((patterns.Count + 63) / 64);
+        for (var round = 0; round < 200; round++)
+        {
+            var text = new StringBuilder(RandomText(random, random.Next(0, 30)));
+            var planted = patterns[random.Next(patterns.Count)];
+            text.Append(planted.Pattern).Append(RandomText(random, random.Next(0, 30)));
+            var value = text.ToString();
+            matcher.Search(value, bits);
+            Assert.True(bits.Get(planted.Id), $"'{planted.Pattern}' in '{value}'");
+            foreach (var (pattern, id) in patterns)
+            {
+                Assert.True(value.Contains(pattern, StringComparison.Ordinal) == bits.Get(id), $"'{pattern}' in '{value}'");
+            }
+
+            bits.Clear();
+        }
+    }
+
     [Fact]
     public void Anchored_search_looks_for_the_rarest_run_of_a_long_literal()
     {

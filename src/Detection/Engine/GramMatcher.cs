@@ -5,7 +5,8 @@ namespace McpSecurity.Detection.Engine;
 
 /// <summary>
 /// Finds which of many literals occur in a text (large sets of <c>contains</c> predicates). Each literal of
-/// four characters or more is anchored on one of its four-character grams; the text is scanned once, each of its
+/// four characters or more is anchored on one of its four-character grams (on several consecutive ones when all
+/// literals are long, so that only every few positions of the text need testing); the text is scanned once, its
 /// grams tested against a 64 Kbit filter, and only filter hits look up the anchored literals and compare them in
 /// place. Literals of one to three characters are looked up wherever their first two characters pass a pair filter. Built once; searching allocates nothing.
 /// </summary>
@@ -23,6 +24,13 @@ internal sealed class GramMatcher
     private readonly int[] _empty;
     private readonly bool _hasSingles;
     private readonly bool _hasShort;
+    private readonly int _stride;
+
+    /// <summary>Largest sampling stride over the text.</summary>
+    private const int MaxStride = 16;
+
+    /// <summary>Most anchor grams registered in the filter by striding (about 8% of its bits).</summary>
+    private const int MaxFilledGrams = 5000;
 
     /// <summary>Builds the matcher from (lower-cased literal, predicate id) pairs.</summary>
     public GramMatcher(IReadOnlyList<(string Pattern, int Id)> patterns)
@@ -31,6 +39,7 @@ internal sealed class GramMatcher
         var singles = new Dictionary<char, List<int>>();
         var shortOnes = new Dictionary<ulong, List<int>>();
         var byGram = new Dictionary<ulong, List<Anchored>>();
+        var longOnes = new List<(string Pattern, int Id)>();
         foreach (var (pattern, id) in patterns)
         {
             if (pattern.Length == 0)
@@ -54,16 +63,40 @@ internal sealed class GramMatcher
                 continue;
             }
 
-            var offset = BestAnchor(pattern);
-            var gram = Read(pattern.AsSpan(), offset);
-            if (!byGram.TryGetValue(gram, out var list))
+            longOnes.Add((pattern, id));
+        }
+
+        // Long literals need not be looked for at every position: with every literal at least m characters
+        // long, testing every (m - 3)th position still meets one of any literal's first m - 3 grams, so each
+        // literal is anchored on that many consecutive grams and the text is sampled with that stride (kept
+        // small enough that the filter stays sparse).
+        _stride = 1;
+        if (longOnes.Count > 0)
+        {
+            var minLength = int.MaxValue;
+            foreach (var (pattern, _) in longOnes)
             {
-                byGram[gram] = list = [];
+                minLength = Math.Min(minLength, pattern.Length);
             }
 
-            list.Add(new Anchored(pattern, offset, id));
-            var h = Hash(gram);
-            _filter[h >> 6] |= 1UL << (int)(h & 63);
+            _stride = Math.Clamp(Math.Min(minLength - Gram + 1, MaxFilledGrams / longOnes.Count), 1, MaxStride);
+        }
+
+        foreach (var (pattern, id) in longOnes)
+        {
+            var first = BestAnchor(pattern, _stride);
+            for (var offset = first; offset < first + _stride; offset++)
+            {
+                var gram = Read(pattern.AsSpan(), offset);
+                if (!byGram.TryGetValue(gram, out var list))
+                {
+                    byGram[gram] = list = [];
+                }
+
+                list.Add(new Anchored(pattern, offset, id));
+                var h = Hash(gram);
+                _filter[h >> 6] |= 1UL << (int)(h & 63);
+            }
         }
 
         foreach (var (gram, list) in byGram)
@@ -179,7 +212,8 @@ internal sealed class GramMatcher
         ref var start = ref Unsafe.As<char, byte>(ref MemoryMarshal.GetReference(text));
         var filter = _filter;
         var last = text.Length - Gram;
-        for (var i = 0; i <= last; i++)
+        var stride = _stride;
+        for (var i = 0; i <= last; i += stride)
         {
             var gram = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref start, i * 2));
             var h = Hash(gram);
@@ -210,15 +244,19 @@ internal sealed class GramMatcher
     private static ulong Read(ReadOnlySpan<char> text, int offset) =>
         Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref Unsafe.As<char, byte>(ref MemoryMarshal.GetReference(text)), offset * 2));
 
-    /// <summary>Offset of the gram made of the least common characters, so the filter rarely fires on ordinary text.</summary>
-    private static int BestAnchor(string pattern)
+    /// <summary>
+    /// Offset of the first of <paramref name="grams"/> consecutive grams made of the least common characters,
+    /// so the filter rarely fires on ordinary text.
+    /// </summary>
+    private static int BestAnchor(string pattern, int grams)
     {
+        var span = Gram + grams - 1;
         var best = 0;
         var bestScore = int.MaxValue;
-        for (var i = 0; i + Gram <= pattern.Length; i++)
+        for (var i = 0; i + span <= pattern.Length; i++)
         {
             var score = 0;
-            for (var k = 0; k < Gram; k++)
+            for (var k = 0; k < span; k++)
             {
                 score += Commonness(pattern[i + k]);
             }
