@@ -97,6 +97,60 @@ public sealed class EventIndexTests
     }
 
     [Fact]
+    public void Routing_conditions_decide_like_a_scan_of_the_values_before_and_after_renames()
+    {
+        var events = RegressionEvents();
+        foreach (var text in Tricky)
+        {
+            events.Add(Encoding.UTF8.GetBytes(text));
+        }
+
+        // A channel and an event id of every entry, in every combination the mapping routes on.
+        foreach (var ls in FieldMappingConfig.Default.LogSources)
+        {
+            if (ls.When.TryGetValue("Channel", out var channels) && ls.When.TryGetValue("EventID", out var ids))
+            {
+                events.Add(Some.EvtxEvent(channels[0].ToUpperInvariant(), int.Parse(ids[^1], System.Globalization.CultureInfo.InvariantCulture), new { EventType = "DeleteKey", NewProcessName = "x" }));
+            }
+        }
+
+        var mapping = Mapping(events);
+        var index = new EventIndex();
+        var matched = 0;
+        foreach (var ev in events)
+        {
+            Assert.True(index.Build(ev, mapping, false, 64));
+            foreach (var ls in mapping.LogSources)
+            {
+                var expected = ls.Format < 0 || ls.Format == index.Format;
+                foreach (var (slot, values) in ls.When)
+                {
+                    var any = false;
+                    for (var n = index.Head(slot); n >= 0; n = index.Next(n))
+                    {
+                        var v = index.ValueOf(n);
+                        any |= !index.IsNull(v) && values.Contains(index.Lower(v).ToString());
+                    }
+
+                    expected &= any;
+                }
+
+                Assert.Equal(expected, ls.Matches(index));
+                if (expected)
+                {
+                    matched++;
+                    foreach (var (from, to) in ls.Renames)
+                    {
+                        index.Alias(from, to);
+                    }
+                }
+            }
+        }
+
+        Assert.True(matched > events.Count / 2, $"{matched} entries matched");
+    }
+
+    [Fact]
     public void Paths_past_the_table_bound_still_resolve()
     {
         var events = RegressionEvents();

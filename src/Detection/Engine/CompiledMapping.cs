@@ -414,6 +414,10 @@ internal sealed class CompiledLogSource
     /// <summary>Rule groups whose logsource this entry satisfies.</summary>
     public int[] Groups { get; set; } = [];
 
+    /// <summary>The <see cref="When"/> conditions, each numbered within the mapping, for memoised evaluation.</summary>
+    public RouteCondition[] Conditions { get; set; } = [];
+
+    /// <summary>True when the event has this entry's format and every condition holds (each evaluated once per event).</summary>
     public bool Matches(EventIndex index)
     {
         if (Format >= 0 && index.Format != Format)
@@ -421,9 +425,9 @@ internal sealed class CompiledLogSource
             return false;
         }
 
-        foreach (var (slot, values) in When)
+        foreach (var condition in Conditions)
         {
-            if (!index.AnyValueEquals(slot, values))
+            if (!index.Holds(condition))
             {
                 return false;
             }
@@ -432,6 +436,33 @@ internal sealed class CompiledLogSource
         return true;
     }
 }
+
+/// <summary>
+/// A field tested by routing conditions, with every accepted (lower-cased) value mapped to the conditions that
+/// accept it, so one look-up per value of the event decides all the conditions on the field at once.
+/// </summary>
+internal sealed class RouteField
+{
+    private readonly Dictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> _accepting;
+
+    public RouteField(int slot, int index, Dictionary<string, int[]> accepting)
+    {
+        Slot = slot;
+        Index = index;
+        _accepting = accepting.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
+
+    public int Slot { get; }
+
+    /// <summary>Position among the mapping's route fields.</summary>
+    public int Index { get; }
+
+    /// <summary>Conditions that accept <paramref name="loweredValue"/>.</summary>
+    public bool TryGetAccepting(ReadOnlySpan<char> loweredValue, out int[] conditions) => _accepting.TryGetValue(loweredValue, out conditions!);
+}
+
+/// <summary>One routing condition: a field and its number among the mapping's conditions.</summary>
+internal readonly record struct RouteCondition(RouteField Field, int Id);
 
 /// <summary>The whole mapping resolved for one engine.</summary>
 internal sealed class CompiledMapping
@@ -483,6 +514,7 @@ internal sealed class CompiledMapping
         }
 
         LogSources = [.. sources];
+        NumberConditions();
 
         // Routing index: entries are looked up by the value of the field most of them test (the channel for
         // Windows), so an event is checked against a handful of entries instead of all of them.
@@ -548,6 +580,71 @@ internal sealed class CompiledMapping
     }
 
     private readonly Dictionary<string, CompiledLogSource[]>.AlternateLookup<ReadOnlySpan<char>> _byRouteValue;
+
+    /// <summary>Number of routing conditions (over all entries).</summary>
+    public int ConditionCount { get; private set; }
+
+    /// <summary>Number of distinct fields the routing conditions test.</summary>
+    public int RouteFieldCount { get; private set; }
+
+    /// <summary>Numbers every routing condition and groups them by field for <see cref="EventIndex.Holds"/>.</summary>
+    private void NumberConditions()
+    {
+        var accepting = new Dictionary<int, Dictionary<string, List<int>>>();
+        var id = 0;
+        foreach (var ls in LogSources)
+        {
+            foreach (var (slot, values) in ls.When)
+            {
+                if (!accepting.TryGetValue(slot, out var byValue))
+                {
+                    accepting[slot] = byValue = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+                }
+
+                foreach (var v in values)
+                {
+                    if (!byValue.TryGetValue(v, out var ids))
+                    {
+                        byValue[v] = ids = [];
+                    }
+
+                    if (!ids.Contains(id))
+                    {
+                        ids.Add(id);
+                    }
+                }
+
+                id++;
+            }
+        }
+
+        var fields = new Dictionary<int, RouteField>();
+        foreach (var (slot, byValue) in accepting)
+        {
+            var frozen = new Dictionary<string, int[]>(StringComparer.Ordinal);
+            foreach (var (v, ids) in byValue)
+            {
+                frozen[v] = [.. ids];
+            }
+
+            fields[slot] = new RouteField(slot, fields.Count, frozen);
+        }
+
+        id = 0;
+        foreach (var ls in LogSources)
+        {
+            var conditions = new RouteCondition[ls.When.Length];
+            for (var i = 0; i < conditions.Length; i++)
+            {
+                conditions[i] = new RouteCondition(fields[ls.When[i].Slot], id++);
+            }
+
+            ls.Conditions = conditions;
+        }
+
+        ConditionCount = id;
+        RouteFieldCount = fields.Count;
+    }
 
     /// <summary>Field whose value indexes the routing entries, or -1.</summary>
     public int RouteSlot { get; }

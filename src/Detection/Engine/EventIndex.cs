@@ -28,6 +28,12 @@ internal sealed class EventIndex
     private int[] _slotTail = [];
     private int[] _slotStamp = [];
     private int _stamp;
+
+    // Routing conditions decided for the current event (see Holds): a field or condition is decided when its
+    // stamp equals _routeStamp; a condition holds when its stamp does.
+    private int[] _fieldStamp = [];
+    private int[] _conditionStamp = [];
+    private int _routeStamp;
     private int[]? _compact;
     private int _compactBits;
     private char[] _path = new char[256];
@@ -91,28 +97,41 @@ internal sealed class EventIndex
     /// <summary>Value index of a chain node.</summary>
     public int ValueOf(int node) => _nodeValue[node];
 
-    /// <summary>True when any value of the slot equals one of <paramref name="lowered"/> (already lower-cased).</summary>
-    public bool AnyValueEquals(int slot, string[] lowered)
+    /// <summary>
+    /// True when some value of the condition's field is one of the values it accepts. The first condition asked
+    /// about a field decides every condition on that field (one look-up per value); later ones read the result.
+    /// </summary>
+    public bool Holds(RouteCondition condition)
     {
-        for (var n = Head(slot); n >= 0; n = _nodeNext[n])
+        var field = condition.Field;
+        if (_fieldStamp[field.Index] != _routeStamp)
         {
-            var v = _nodeValue[n];
-            if (_valNull[v])
+            _fieldStamp[field.Index] = _routeStamp;
+            for (var n = Head(field.Slot); n >= 0; n = _nodeNext[n])
             {
-                continue;
-            }
-
-            var text = Lower(v);
-            foreach (var candidate in lowered)
-            {
-                if (text.SequenceEqual(candidate))
+                var v = _nodeValue[n];
+                if (!_valNull[v] && field.TryGetAccepting(Lower(v), out var accepting))
                 {
-                    return true;
+                    foreach (var id in accepting)
+                    {
+                        _conditionStamp[id] = _routeStamp;
+                    }
                 }
             }
         }
 
-        return false;
+        return _conditionStamp[condition.Id] == _routeStamp;
+    }
+
+    /// <summary>Forgets the routing conditions decided so far (the event's values changed).</summary>
+    private void NextRouteStamp()
+    {
+        if (++_routeStamp == int.MaxValue)
+        {
+            Array.Clear(_fieldStamp);
+            Array.Clear(_conditionStamp);
+            _routeStamp = 1;
+        }
     }
 
     /// <summary>Makes <paramref name="to"/> read the values of <paramref name="from"/> when it has none of its own.</summary>
@@ -126,6 +145,7 @@ internal sealed class EventIndex
         var head = Head(from);
         if (head >= 0 && Head(to) < 0)
         {
+            NextRouteStamp();
             _slotStamp[to] = _stamp;
             _slotHead[to] = head;
             _slotTail[to] = _slotTail[from];
@@ -171,6 +191,14 @@ internal sealed class EventIndex
             _stamp = 1;
         }
 
+        if (_conditionStamp.Length < mapping.ConditionCount || _fieldStamp.Length < mapping.RouteFieldCount)
+        {
+            _conditionStamp = new int[mapping.ConditionCount];
+            _fieldStamp = new int[mapping.RouteFieldCount];
+            _routeStamp = 0;
+        }
+
+        NextRouteStamp();
         _chars = 0;
         _nodes = 0;
         ValueCount = 0;
