@@ -1,5 +1,3 @@
-using System.Text.Json;
-using McpSecurity.Detection.Runner;
 using McpSecurity.Detection.Sigma;
 
 namespace McpSecurity.Detection.Tests;
@@ -32,34 +30,9 @@ public sealed class RegexPrefilterTests(SigmaHqFixture fixture)
     [Fact]
     public void Every_SigmaHQ_regex_match_in_the_regression_events_contains_its_prefilter_literal()
     {
-        var regexes = new List<PredicateSpec>();
-        foreach (var rule in fixture.Engine.Rules)
-        {
-            foreach (var selection in rule.Detection.Selections)
-            {
-                foreach (var alternative in selection.Alternatives)
-                {
-                    foreach (var item in alternative)
-                    {
-                        foreach (var group in item.ValueGroups)
-                        {
-                            regexes.AddRange(group.Where(p => p.Kind == MatchKind.Regex && p.Prefilter is not null));
-                        }
-                    }
-                }
-            }
-        }
-
+        var regexes = fixture.RegexPredicates().Where(p => p.Prefilter is not null).ToList();
         Assert.NotEmpty(regexes);
-        var values = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var c in fixture.Cases)
-        {
-            foreach (var ev in EventStreamReader.Split(File.ReadAllBytes(c.EventsFile)))
-            {
-                using var doc = JsonDocument.Parse(ev);
-                CollectStrings(doc.RootElement, values);
-            }
-        }
+        var values = fixture.RegressionStrings();
 
         var matched = 0;
         foreach (var p in regexes)
@@ -76,29 +49,5 @@ public sealed class RegexPrefilterTests(SigmaHqFixture fixture)
 
         // The regression events exercise the regexes: a check that never saw a match would prove nothing.
         Assert.True(matched > 20, $"only {matched} regex matches in the regression events");
-    }
-
-    private static void CollectStrings(JsonElement element, HashSet<string> values)
-    {
-        switch (element.ValueKind)
-        {
-            case JsonValueKind.Object:
-                foreach (var property in element.EnumerateObject())
-                {
-                    CollectStrings(property.Value, values);
-                }
-
-                break;
-            case JsonValueKind.Array:
-                foreach (var item in element.EnumerateArray())
-                {
-                    CollectStrings(item, values);
-                }
-
-                break;
-            case JsonValueKind.String:
-                values.Add(element.GetString()!);
-                break;
-        }
     }
 }
