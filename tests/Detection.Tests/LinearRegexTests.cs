@@ -42,6 +42,15 @@ public sealed class LinearRegexTests(SigmaHqFixture fixture)
     public void Anything_that_could_backtrack_or_is_not_understood_is_not(string pattern) =>
         Assert.False(LinearRegex.IsLinear(pattern, Plain), pattern);
 
+    [Theory]
+    [InlineData(@"\s[a-fA-F0-9]{64}\s[a-fA-F0-9]{16}", 82)]
+    [InlineData(@"\\[a-zA-Z0-9]{1,32}\.[a-zA-Z0-9]{1,6}\.[ ""']{1}", 6)]
+    [InlineData(@"^a?b{2}$", 2)]
+    [InlineData(@"(abc){3}", 0)]
+    [InlineData(@"a+bc", 0)]
+    public void Minimum_length_counts_the_fewest_characters_of_a_flat_pattern(string pattern, int expected) =>
+        Assert.Equal(expected, LinearRegex.MinimumLength(pattern, Plain));
+
     [Fact]
     public void Case_insensitive_sets_are_compared_with_their_other_case()
     {
@@ -58,6 +67,11 @@ public sealed class LinearRegexTests(SigmaHqFixture fixture)
         foreach (var p in fixture.RegexPredicates())
         {
             var regex = p.Regex!;
+            foreach (var value in values)
+            {
+                Assert.False(value.Length < p.MinLength && regex.IsMatch(value), $"/{regex}/ matches '{value}', shorter than {p.MinLength}");
+            }
+
             if (!LinearRegex.IsLinear(regex.ToString(), regex.Options & ~RegexOptions.Compiled))
             {
                 Assert.True((regex.Options & RegexOptions.NonBacktracking) != 0 || (regex.Options & RegexOptions.Compiled) == 0, $"/{regex}/ is compiled for backtracking but not linear");

@@ -28,13 +28,57 @@ internal static class LinearRegex
     /// <summary>True when <paramref name="pattern"/> is in the linear class described on the type.</summary>
     public static bool IsLinear(string pattern, RegexOptions options)
     {
+        if (!TryAtoms(pattern, options, out var atoms))
+        {
+            return false;
+        }
+
+        for (var a = 0; a < atoms.Count; a++)
+        {
+            if (atoms[a].Min == atoms[a].Max || a == atoms.Count - 1)
+            {
+                continue;
+            }
+
+            var next = atoms[a + 1];
+            if (next.Min == 0 || !Disjoint(atoms[a].Text, next.Text, options))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Fewest characters a match of a flat pattern (the shape described on the type, loops in any order) has,
+    /// or 0 when the pattern is not flat: a shorter value cannot match.
+    /// </summary>
+    public static int MinimumLength(string pattern, RegexOptions options)
+    {
+        if (!TryAtoms(pattern, options, out var atoms))
+        {
+            return 0;
+        }
+
+        var length = 0;
+        foreach (var atom in atoms)
+        {
+            length += atom.Min;
+        }
+
+        return length;
+    }
+
+    private static bool TryAtoms(string pattern, RegexOptions options, out List<Atom> atoms)
+    {
         ArgumentNullException.ThrowIfNull(pattern);
+        atoms = [];
         if ((options & RegexOptions.IgnorePatternWhitespace) != 0 || pattern.Length == 0)
         {
             return false;
         }
 
-        var atoms = new List<Atom>();
         var i = pattern[0] == '^' ? 1 : 0;
         while (i < pattern.Length)
         {
@@ -65,20 +109,6 @@ internal static class LinearRegex
             }
 
             atoms.Add(new Atom(text, min, max));
-        }
-
-        for (var a = 0; a < atoms.Count; a++)
-        {
-            if (atoms[a].Min == atoms[a].Max || a == atoms.Count - 1)
-            {
-                continue;
-            }
-
-            var next = atoms[a + 1];
-            if (next.Min == 0 || !Disjoint(atoms[a].Text, next.Text, options))
-            {
-                return false;
-            }
         }
 
         return atoms.Count > 0;

@@ -145,7 +145,7 @@ internal sealed class ValueCompiler(SigmaLoadOptions options)
                 return [new PredicateSpec { Field = field, Kind = MatchKind.Exists, ExistsExpected = expected }];
 
             case "re":
-                return [new PredicateSpec { Field = field, Kind = MatchKind.Regex, Regex = BuildRegex(raw, reI, reM, reS, path, node), Prefilter = RegexPrefilter.RequiredLiteral(raw), Text = raw, CaseSensitive = true }];
+                return [new PredicateSpec { Field = field, Kind = MatchKind.Regex, Regex = BuildRegex(raw, reI, reM, reS, path, node), Prefilter = RegexPrefilter.RequiredLiteral(raw), MinLength = LinearRegex.MinimumLength(raw, RegexOptions.None), Text = raw, CaseSensitive = true }];
 
             case "cidr":
                 if (!IPNetwork.TryParse(raw, out var network))
