@@ -83,6 +83,7 @@ internal sealed class RuleGroup
     private SlotMatcher? _keywords;
     private SubstringMatcher? _keywordText;
     private int[] _always = [];
+    private int[][] _inhibitors = [];
     private bool[] _isOther = [];
     private string?[] _globLiteral = [];
     private ulong[] _triggers = [];
@@ -273,8 +274,38 @@ internal sealed class RuleGroup
 
         _always = [.. always];
 
-        // Triggers are searched per field for every event; everything else (null and exists tests included) is
-        // computed on demand while a candidate rule's condition reads it.
+        // A rule evaluated for every event may still be ruled out by a literal: one whose truth alone makes the
+        // condition false ("not Image|endswith: '.exe'"). Such inhibitors are searched with the triggers, and a
+        // rule with a true inhibitor is skipped.
+        var isSearched = (bool[])isTrigger.Clone();
+        _inhibitors = new int[_always.Length][];
+        if (_always.Length > 0)
+        {
+            var idsOf = new List<int>[_rules.Count];
+            for (var id = 0; id < baseCount; id++)
+            {
+                (idsOf[_predicateRule[id]] ??= []).Add(id);
+            }
+
+            for (var a = 0; a < _always.Length; a++)
+            {
+                var rule = _rules[_always[a]];
+                var found = new List<int>();
+                foreach (var id in idsOf[_always[a]] ?? [])
+                {
+                    if (IsSearchable(_predicates[id]) && rule.Condition.Tri(x => x == id ? true : null) == false)
+                    {
+                        found.Add(id);
+                        isSearched[id] = true;
+                    }
+                }
+
+                _inhibitors[a] = [.. found];
+            }
+        }
+
+        // Triggers (and inhibitors) are searched per field for every event; everything else (null and exists
+        // tests included) is computed on demand while a candidate rule's condition reads it.
         var bySlot = new SortedDictionary<int, List<int>>();
         var keywordIds = new List<int>();
         var others = new List<int>[_rules.Count];
@@ -286,7 +317,7 @@ internal sealed class RuleGroup
         for (var id = 0; id < count; id++)
         {
             var p = _predicates[id];
-            if (isTrigger[id])
+            if (isSearched[id])
             {
                 if (p.Field is null)
                 {
@@ -641,9 +672,10 @@ internal sealed class RuleGroup
             }
         }
 
-        foreach (var r in _always)
+        for (var a = 0; a < _always.Length; a++)
         {
-            if (ruleStamp[r] != stamp)
+            var r = _always[a];
+            if (ruleStamp[r] != stamp && !AnySet(_inhibitors[a], bits))
             {
                 ruleStamp[r] = stamp;
                 candidates[c++] = r;
@@ -706,6 +738,19 @@ internal sealed class RuleGroup
         }
 
         return matches;
+    }
+
+    private static bool AnySet(int[] ids, PredicateBits bits)
+    {
+        foreach (var id in ids)
+        {
+            if (bits.Get(id))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private ReadOnlySpan<string> MatchedFields(CompiledRule rule, PredicateBits bits, EvaluationScratch scratch)
