@@ -305,14 +305,21 @@ public sealed class EventIndexTests
             var reader = new Utf8JsonReader(json);
             Assert.True(reader.Read());
             var n = EventIndex.DecodeBmp(reader.ValueSpan, raw, lower);
+
+            // Read through a window running on into bytes that must be ignored: escapes, non-ASCII, capitals.
+            var window = json.Concat("\\u00C9\"ÉZZZZZZZZZZZZZZZZZZZZZ"u8.ToArray()).ToArray();
+            var windowed = EventIndex.DecodeBmp(window.AsSpan(1), reader.ValueSpan.Length, raw.AsSpan(256), lower.AsSpan(256));
             if (text.Contains("𝄞", StringComparison.Ordinal))
             {
                 Assert.Equal(-1, n);
+                Assert.Equal(-1, windowed);
                 continue;
             }
 
             Assert.Equal(text, new string(raw, 0, n));
             Assert.Equal(text.ToLowerInvariant(), new string(lower, 0, n));
+            Assert.Equal(text, new string(raw, 256, windowed));
+            Assert.Equal(text.ToLowerInvariant(), new string(lower, 256, windowed));
         }
     }
 

@@ -332,7 +332,7 @@ internal sealed class EventIndex
                             break;
                         }
 
-                        var v = AddValue(ref reader);
+                        var v = AddValue(ref reader, json);
                         foreach (var slot in leafSlots)
                         {
                             Append(slot, v);
@@ -389,7 +389,7 @@ internal sealed class EventIndex
         return mapping.Formats.Length - 1;
     }
 
-    private int AddValue(ref Utf8JsonReader reader)
+    private int AddValue(ref Utf8JsonReader reader, ReadOnlySpan<byte> json)
     {
         var v = ValueCount;
         if (v == _valStart.Length)
@@ -400,7 +400,8 @@ internal sealed class EventIndex
         }
 
         // One character more than the longest decoding: the U+0000 separator written after every value.
-        var max = reader.ValueSpan.Length + 1;
+        // and room for DecodeBmp's last sixteen-character stores.
+        var max = reader.ValueSpan.Length + 1 + Vector128<byte>.Count;
         if (_chars + max > _raw.Length)
         {
             var size = Math.Max(_raw.Length * 2, _chars + max);
@@ -411,7 +412,10 @@ internal sealed class EventIndex
         // Values are decoded and lower-cased in one pass; the rare ones DecodeBmp leaves (characters outside the
         // Basic Multilingual Plane, surrogate escapes, invalid UTF-8) go through the reader, which decodes or rejects them.
         var isNull = reader.TokenType == JsonTokenType.Null;
-        var len = isNull ? 0 : DecodeBmp(reader.ValueSpan, _raw.AsSpan(_chars), _lower.AsSpan(_chars));
+        // The value is read through the rest of the event, so its last bytes can be loaded sixteen at a time.
+        var value = reader.ValueSpan;
+        var offset = (int)Unsafe.ByteOffset(ref MemoryMarshal.GetReference(json), ref MemoryMarshal.GetReference(value));
+        var len = isNull ? 0 : DecodeBmp(json[offset..], value.Length, _raw.AsSpan(_chars), _lower.AsSpan(_chars));
         if (len < 0)
         {
             len = reader.TokenType == JsonTokenType.String
@@ -440,16 +444,26 @@ internal sealed class EventIndex
     /// in the Basic Multilingual Plane: returns the length, or -1 (output undefined) for a surrogate escape, a
     /// character outside the plane or invalid UTF-8, which the reader decodes (or rejects) instead.
     /// </summary>
-    internal static int DecodeBmp(ReadOnlySpan<byte> src, Span<char> raw, Span<char> lower)
+    internal static int DecodeBmp(ReadOnlySpan<byte> src, Span<char> raw, Span<char> lower) => DecodeBmp(src, src.Length, raw, lower);
+
+    /// <summary>
+    /// <see cref="DecodeBmp(ReadOnlySpan{byte}, Span{char}, Span{char})"/> of the first <paramref name="length"/>
+    /// bytes of <paramref name="window"/>; the bytes after them are only read (sixteen at a time, then ignored),
+    /// and <paramref name="raw"/> and <paramref name="lower"/> take sixteen characters more than the decoding
+    /// when they can.
+    /// </summary>
+    internal static int DecodeBmp(ReadOnlySpan<byte> window, int length, Span<char> raw, Span<char> lower)
     {
-        if (raw.Length < src.Length || lower.Length < src.Length)
+        if (raw.Length < length || lower.Length < length || window.Length < length)
         {
             return -1;
         }
 
+        var src = window[..length];
+        var vectors = Vector128.IsHardwareAccelerated ? Math.Min(window.Length, Math.Min(raw.Length, lower.Length)) - Vector128<byte>.Count : -1;
         var i = 0;
         var n = 0;
-        ref var s = ref MemoryMarshal.GetReference(src);
+        ref var s = ref MemoryMarshal.GetReference(window);
         ref var r = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(raw));
         ref var l = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(lower));
         var backslash = Vector128.Create((byte)'\\');
@@ -458,10 +472,10 @@ internal sealed class EventIndex
         var caseBit = Vector128.Create((byte)0x20);
         while (i < src.Length)
         {
-            if (Vector128.IsHardwareAccelerated && i <= src.Length - Vector128<byte>.Count)
+            if (i <= vectors)
             {
-                // Sixteen bytes at a time, widened and lower-cased; the characters before the first escape or
-                // non-ASCII byte are kept (decoding never lengthens the text, so the stores stay in bounds).
+                // Sixteen bytes at a time, widened and lower-cased; the characters before the first escape,
+                // non-ASCII byte or end of the text are kept (n never passes i, so the stores stay in bounds).
                 var chunk = Vector128.LoadUnsafe(ref s, (nuint)i);
                 var lowered = chunk | (Vector128.LessThan(chunk - upperA, letters) & caseBit);
                 var (rawLo, rawHi) = Vector128.Widen(chunk);
@@ -471,7 +485,17 @@ internal sealed class EventIndex
                 lowLo.StoreUnsafe(ref l, (nuint)n);
                 lowHi.StoreUnsafe(ref l, (nuint)(n + Vector128<ushort>.Count));
                 var special = chunk.ExtractMostSignificantBits() | Vector128.Equals(chunk, backslash).ExtractMostSignificantBits();
-                if (special == 0)
+                var left = src.Length - i;
+                if (left < Vector128<byte>.Count)
+                {
+                    special &= (1u << left) - 1;
+                    if (special == 0)
+                    {
+                        n += left;
+                        break;
+                    }
+                }
+                else if (special == 0)
                 {
                     i += Vector128<byte>.Count;
                     n += Vector128<byte>.Count;
