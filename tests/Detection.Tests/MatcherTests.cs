@@ -96,6 +96,21 @@ public sealed class MatcherTests
         Assert.Equal(3, length);
     }
 
+    [Theory]
+    [InlineData(@"C:\x\tool.scr", "x", true)]
+    [InlineData(@"C:\x\tool.exe", "x", false)]
+    [InlineData(@"C:\x\TOOL.EXE", "x", false)]
+    [InlineData(@"C:\x\tool.scr", "run quietly", false)]
+    [InlineData(@"tool", "x", true)]
+    public void Rules_that_match_through_negations_alone_skip_events_a_searched_literal_rules_out(string image, string commandLine, bool expected)
+    {
+        // Evaluated for every event: the endswith and contains literals under 'not' rule it out when one is true.
+        var engine = Some.Engine(Some.ProcessRule(
+            "known:\n  Image|endswith:\n    - '.exe'\n    - '.com'\nquiet:\n  CommandLine|contains: 'quiet'\ncondition: not known and not quiet"));
+        Assert.Empty(engine.Rejections);
+        Assert.Equal(expected, Some.Matches(engine, Some.SysmonEvent(1, new { Image = image, CommandLine = commandLine })).Count == 1);
+    }
+
     [Fact]
     public void Keywords_match_inside_one_value_never_across_two()
     {
