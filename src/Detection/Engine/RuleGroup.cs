@@ -49,11 +49,27 @@ internal sealed class SlotMatcher
     {
         _hasEquals = map.Count > 0;
         _equalsLookup = map.GetAlternateLookup<ReadOnlySpan<char>>();
+        foreach (var key in map.Keys)
+        {
+            _equalsLengths[Math.Min(key.Length, EqualsLengthCap) >> 6] |= 1UL << Math.Min(key.Length, EqualsLengthCap);
+        }
+    }
+
+    /// <summary>Lengths at or above this share one bit of <see cref="_equalsLengths"/>.</summary>
+    private const int EqualsLengthCap = 255;
+
+    /// <summary>Bit n set when some equality literal has n characters: other values are not hashed at all.</summary>
+    private readonly ulong[] _equalsLengths = new ulong[4];
+
+    private bool MayEqual(int length)
+    {
+        var n = Math.Min(length, EqualsLengthCap);
+        return (_equalsLengths[n >> 6] & (1UL << n)) != 0;
     }
 
     public void SearchLiterals(ReadOnlySpan<char> lower, PredicateBits bits)
     {
-        if (_hasEquals && _equalsLookup.TryGetValue(lower, out var ids))
+        if (_hasEquals && MayEqual(lower.Length) && _equalsLookup.TryGetValue(lower, out var ids))
         {
             foreach (var id in ids)
             {
