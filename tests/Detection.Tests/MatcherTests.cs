@@ -86,6 +86,31 @@ public sealed class MatcherTests
     }
 
     [Fact]
+    public void Equality_lookups_find_literals_of_every_length_including_very_long_ones()
+    {
+        var random = new Random(17);
+        var map = new Dictionary<string, int[]>(StringComparer.Ordinal);
+        foreach (var length in new[] { 0, 1, 7, 63, 64, 65, 254, 255, 256, 300, 1000 })
+        {
+            map.TryAdd(RandomText(random, length), [map.Count]);
+        }
+
+        var matcher = new SlotMatcher { Slot = 0 };
+        matcher.SetEquals(map);
+        var bits = new PredicateBits();
+        bits.EnsureCapacity(1);
+        foreach (var (literal, ids) in map)
+        {
+            matcher.SearchLiterals(literal, bits);
+            Assert.True(bits.Get(ids[0]), $"length {literal.Length}");
+            bits.Clear();
+            matcher.SearchLiterals(literal + "\u2603", bits);
+            Assert.False(bits.Get(ids[0]), $"length {literal.Length} + 1");
+            bits.Clear();
+        }
+    }
+
+    [Fact]
     public void Anchored_search_looks_for_the_rarest_run_of_a_long_literal()
     {
         var offset = SubstringMatcher.RarestAnchor("privilege::debug", out var length);
