@@ -24,6 +24,9 @@ internal sealed class GramMatcher
     private readonly int[] _empty;
     private readonly bool _hasSingles;
     private readonly bool _hasShort;
+
+    /// <summary>True when an empty literal is searched (it occurs in every text).</summary>
+    public bool HasEmpty => _empty.Length > 0;
     private readonly int _stride;
 
     /// <summary>Largest sampling stride over the text.</summary>

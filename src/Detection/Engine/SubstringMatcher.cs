@@ -22,6 +22,9 @@ internal sealed class SubstringMatcher
     private readonly Entry[] _single;
     private readonly int[] _empty;
 
+    /// <summary>Length of the shortest non-empty literal: shorter texts contain none of them.</summary>
+    private readonly int _minLength;
+
     /// <summary>Builds the matcher from (lower-cased literal, predicate id) pairs.</summary>
     /// <param name="patterns">The literals and their predicate ids.</param>
     /// <param name="anchored">
@@ -32,10 +35,15 @@ internal sealed class SubstringMatcher
     public SubstringMatcher(IReadOnlyList<(string Pattern, int Id)> patterns, bool anchored = false)
     {
         var distinct = new HashSet<string>(StringComparer.Ordinal);
+        _minLength = int.MaxValue;
         foreach (var (pattern, _) in patterns)
         {
             distinct.Add(pattern);
             HasNul |= pattern.Contains('\0', StringComparison.Ordinal);
+            if (pattern.Length > 0)
+            {
+                _minLength = Math.Min(_minLength, pattern.Length);
+            }
         }
 
         _single = [];
@@ -141,13 +149,22 @@ internal sealed class SubstringMatcher
     {
         if (_large is not null)
         {
-            _large.Search(text, bits);
+            if (text.Length >= _minLength || _large.HasEmpty)
+            {
+                _large.Search(text, bits);
+            }
+
             return;
         }
 
         foreach (var id in _empty)
         {
             bits.Set(id);
+        }
+
+        if (text.Length < _minLength)
+        {
+            return;
         }
 
         var any = _any;
