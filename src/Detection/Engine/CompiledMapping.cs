@@ -170,7 +170,8 @@ internal sealed class CompiledFormat
     /// </summary>
     public KnownPath? AddChild(KnownPath parent, ReadOnlySpan<byte> name, ReadOnlySpan<char> path, FieldRegistry registry)
     {
-        if (name.Length > MaxCachedNameBytes)
+        // A full table takes no lock: past the bound, unknown names from any thread go straight to the caller.
+        if (name.Length > MaxCachedNameBytes || Volatile.Read(ref _pathCount) >= MaxCachedPaths)
         {
             return null;
         }
