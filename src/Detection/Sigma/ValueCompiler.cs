@@ -451,10 +451,12 @@ internal sealed class ValueCompiler(SigmaLoadOptions options)
 
         if (LinearRegex.IsLinear(pattern, opts))
         {
-            // Provably linear on a backtracking engine, which runs such patterns several times faster.
+            // Provably linear on a backtracking engine, which runs such patterns several times faster. No
+            // timeout: the work is bounded, and a wall-clock timeout could fire on a starved thread and
+            // quarantine a sound rule.
             try
             {
-                return new Regex(pattern, opts | RegexOptions.Compiled, options.RegexTimeout);
+                return new Regex(pattern, opts | RegexOptions.Compiled, Regex.InfiniteMatchTimeout);
             }
             catch (ArgumentException)
             {
