@@ -136,6 +136,26 @@ public sealed class MatcherTests
         Assert.Equal(expected, Some.Matches(engine, Some.SysmonEvent(1, new { Image = image, CommandLine = commandLine })).Count == 1);
     }
 
+    [Theory]
+    [InlineData("npm install pkg-17@1.0.7 --save", true)]
+    [InlineData("npm install PKG-63@1.0.63", true)]
+    [InlineData("npm install pkg-17@1.0.8", false)]
+    [InlineData("npm test pkg-17@1.0.7", false)]
+    public void Long_lists_of_substrings_of_one_field_match_like_one_by_one_tests(string commandLine, bool expected)
+    {
+        // Sixty-four on-demand literals of one field are searched in one pass instead of one scan each.
+        var packages = string.Join('\n', Enumerable.Range(0, 64).Select(i => $"    - 'pkg-{i}@1.0.{(i == 17 ? 7 : i)}'"));
+        var engine = Some.Engine(Some.ProcessRule(
+            $"selection_img:\n  Image|endswith: '\\node.exe'\n  CommandLine|contains: 'install'\nselection_packages:\n  CommandLine|contains:\n{packages}\ncondition: all of selection_*"));
+        Assert.Empty(engine.Rejections);
+        var matches = Some.Matches(engine, Some.SysmonEvent(1, new { Image = @"C:\Program Files\nodejs\node.exe", CommandLine = commandLine }));
+        Assert.Equal(expected, matches.Count == 1);
+        if (expected)
+        {
+            Assert.Contains("CommandLine", matches[0].MatchedFields);
+        }
+    }
+
     [Fact]
     public void Keywords_match_inside_one_value_never_across_two()
     {

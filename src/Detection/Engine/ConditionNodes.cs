@@ -63,6 +63,11 @@ internal abstract class CondNode
     /// </summary>
     public abstract Necessary? FindNecessary(Func<int, int> trigger, Func<int, double> cost);
 
+    /// <summary>Calls <paramref name="action"/> for every <see cref="AnyBitNode"/> in the tree.</summary>
+    public virtual void ForEachAnyBit(Action<AnyBitNode> action)
+    {
+    }
+
     protected static Necessary? Cheapest(IEnumerable<Necessary?> options)
     {
         Necessary? best = null;
@@ -136,6 +141,21 @@ internal sealed class AnyBitNode(int[] ids) : CondNode
 {
     public int[] Ids { get; } = ids;
 
+    /// <summary>
+    /// Set when the operands computed on demand are many substrings of one field (a list of thousands of
+    /// package names, say): they are then searched in one multi-pattern pass over the field's values instead of
+    /// one scan each.
+    /// </summary>
+    public SubstringMatcher? Bulk { get; set; }
+
+    /// <summary>Field slot the <see cref="Bulk"/> literals are searched in.</summary>
+    public int BulkSlot { get; set; }
+
+    /// <summary>The operands <see cref="Bulk"/> computes.</summary>
+    public int[] BulkIds { get; set; } = [];
+
+    public override void ForEachAnyBit(Action<AnyBitNode> action) => action(this);
+
     public override bool? Tri(Func<int, bool?> bit) => AnyOf(Ids.Select(bit));
 
     public override Necessary? FindNecessary(Func<int, int> trigger, Func<int, double> cost) =>
@@ -156,6 +176,11 @@ internal sealed class AnyBitNode(int[] ids) : CondNode
 
     public override bool Eval(ref EvalContext ctx)
     {
+        if (Bulk is not null)
+        {
+            return EvalBulk(ref ctx);
+        }
+
         foreach (var id in Ids)
         {
             if (ctx.Get(id))
@@ -165,6 +190,42 @@ internal sealed class AnyBitNode(int[] ids) : CondNode
         }
 
         return false;
+    }
+
+    private bool EvalBulk(ref EvalContext ctx)
+    {
+        // Every operand is either searched already (its bit is known) or one of the bulk literals.
+        foreach (var id in Ids)
+        {
+            if (ctx.Bits.Get(id))
+            {
+                return true;
+            }
+        }
+
+        if (ctx.Computed.Get(BulkIds[0]))
+        {
+            return false;
+        }
+
+        var index = ctx.Index;
+        for (var n = index.Head(BulkSlot); n >= 0; n = index.Next(n))
+        {
+            var v = index.ValueOf(n);
+            if (!index.IsNull(v))
+            {
+                Bulk!.Search(index.Lower(v), ctx.Bits);
+            }
+        }
+
+        var hit = false;
+        foreach (var id in BulkIds)
+        {
+            ctx.Computed.Set(id);
+            hit |= ctx.Bits.Get(id);
+        }
+
+        return hit;
     }
 }
 
@@ -205,6 +266,14 @@ internal sealed class AllBitsNode(int[] ids) : CondNode
 
 internal sealed class AndNode(CondNode[] items) : CondNode
 {
+    public override void ForEachAnyBit(Action<AnyBitNode> action)
+    {
+        foreach (var item in items)
+        {
+            item.ForEachAnyBit(action);
+        }
+    }
+
     public override bool? Tri(Func<int, bool?> bit) => AllOf(items.Select(i => i.Tri(bit)));
 
     public override Necessary? FindNecessary(Func<int, int> trigger, Func<int, double> cost) =>
@@ -239,6 +308,14 @@ internal sealed class AndNode(CondNode[] items) : CondNode
 
 internal sealed class OrNode(CondNode[] items) : CondNode
 {
+    public override void ForEachAnyBit(Action<AnyBitNode> action)
+    {
+        foreach (var item in items)
+        {
+            item.ForEachAnyBit(action);
+        }
+    }
+
     public override bool? Tri(Func<int, bool?> bit) => AnyOf(items.Select(i => i.Tri(bit)));
 
     public override Necessary? FindNecessary(Func<int, int> trigger, Func<int, double> cost) =>
@@ -273,6 +350,8 @@ internal sealed class OrNode(CondNode[] items) : CondNode
 
 internal sealed class NotNode(CondNode item) : CondNode
 {
+    public override void ForEachAnyBit(Action<AnyBitNode> action) => item.ForEachAnyBit(action);
+
     public override bool Eval(PredicateBits bits) => !item.Eval(bits);
 
     public override bool Eval(ref EvalContext ctx) => !item.Eval(ref ctx);
@@ -285,6 +364,14 @@ internal sealed class NotNode(CondNode item) : CondNode
 
 internal sealed class AtLeastNode(int count, CondNode[] items) : CondNode
 {
+    public override void ForEachAnyBit(Action<AnyBitNode> action)
+    {
+        foreach (var item in items)
+        {
+            item.ForEachAnyBit(action);
+        }
+    }
+
     public override Necessary? FindNecessary(Func<int, int> trigger, Func<int, double> cost)
     {
         // With at least 'count' of n items true, any n - count + 1 of them include a true one: take the cheapest.

@@ -380,6 +380,10 @@ internal sealed class RuleGroup
         for (var r = 0; r < _rules.Count; r++)
         {
             _rules[r].OtherPredicates = [.. others[r]];
+            if (others[r].Count >= BulkMin)
+            {
+                _rules[r].Condition.ForEachAnyBit(AttachBulk);
+            }
         }
     }
 
@@ -754,6 +758,53 @@ internal sealed class RuleGroup
         }
 
         return matches;
+    }
+
+    /// <summary>
+    /// Fewest on-demand substrings of one field in one selection item for them to be searched together: below
+    /// this, one vectorised scan per literal costs less than a multi-pattern pass.
+    /// </summary>
+    private const int BulkMin = 32;
+
+    /// <summary>
+    /// Gives an item whose on-demand operands are all case-insensitive substrings of one field, at least
+    /// <see cref="BulkMin"/> of them, one multi-pattern matcher for them.
+    /// </summary>
+    private void AttachBulk(AnyBitNode node)
+    {
+        var literals = new List<(string Pattern, int Id)>();
+        var slot = -1;
+        foreach (var id in node.Ids)
+        {
+            if (!_isOther[id])
+            {
+                continue;
+            }
+
+            var p = _predicates[id];
+            if (p.Kind != MatchKind.Contains || p.CaseSensitive || p.Field is null || (slot >= 0 && _slotOf[id] != slot))
+            {
+                return;
+            }
+
+            slot = _slotOf[id];
+            literals.Add((p.Text, id));
+        }
+
+        if (literals.Count < BulkMin)
+        {
+            return;
+        }
+
+        var ids = new int[literals.Count];
+        for (var i = 0; i < ids.Length; i++)
+        {
+            ids[i] = literals[i].Id;
+        }
+
+        node.BulkSlot = slot;
+        node.BulkIds = ids;
+        node.Bulk = new SubstringMatcher(literals);
     }
 
     private static bool AnySet(int[] ids, PredicateBits bits)
