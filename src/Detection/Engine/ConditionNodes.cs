@@ -146,13 +146,7 @@ internal sealed class AnyBitNode(int[] ids) : CondNode
     /// package names, say): they are then searched in one multi-pattern pass over the field's values instead of
     /// one scan each.
     /// </summary>
-    public SubstringMatcher? Bulk { get; set; }
-
-    /// <summary>Field slot the <see cref="Bulk"/> literals are searched in.</summary>
-    public int BulkSlot { get; set; }
-
-    /// <summary>The operands <see cref="Bulk"/> computes.</summary>
-    public int[] BulkIds { get; set; } = [];
+    public BulkLiterals? Bulk { get; set; }
 
     public override void ForEachAnyBit(Action<AnyBitNode> action) => action(this);
 
@@ -176,9 +170,9 @@ internal sealed class AnyBitNode(int[] ids) : CondNode
 
     public override bool Eval(ref EvalContext ctx)
     {
-        if (Bulk is not null)
+        if (Bulk is { } bulk)
         {
-            return EvalBulk(ref ctx);
+            return EvalBulk(bulk, ref ctx);
         }
 
         foreach (var id in Ids)
@@ -192,7 +186,7 @@ internal sealed class AnyBitNode(int[] ids) : CondNode
         return false;
     }
 
-    private bool EvalBulk(ref EvalContext ctx)
+    private bool EvalBulk(BulkLiterals bulk, ref EvalContext ctx)
     {
         // Every operand is either searched already (its bit is known) or one of the bulk literals.
         foreach (var id in Ids)
@@ -203,23 +197,23 @@ internal sealed class AnyBitNode(int[] ids) : CondNode
             }
         }
 
-        if (ctx.Computed.Get(BulkIds[0]))
+        if (ctx.Computed.Get(bulk.Ids[0]))
         {
             return false;
         }
 
         var index = ctx.Index;
-        for (var n = index.Head(BulkSlot); n >= 0; n = index.Next(n))
+        for (var n = index.Head(bulk.Slot); n >= 0; n = index.Next(n))
         {
             var v = index.ValueOf(n);
             if (!index.IsNull(v))
             {
-                Bulk!.Search(index.Lower(v), ctx.Bits);
+                bulk.Matcher.Search(index.Lower(v), ctx.Bits);
             }
         }
 
         var hit = false;
-        foreach (var id in BulkIds)
+        foreach (var id in bulk.Ids)
         {
             ctx.Computed.Set(id);
             hit |= ctx.Bits.Get(id);
@@ -228,6 +222,12 @@ internal sealed class AnyBitNode(int[] ids) : CondNode
         return hit;
     }
 }
+
+/// <summary>Substring literals of one field searched together (see <see cref="AnyBitNode.Bulk"/>).</summary>
+/// <param name="Matcher">The multi-pattern matcher over the literals.</param>
+/// <param name="Slot">Field slot searched.</param>
+/// <param name="Ids">The operands the matcher computes.</param>
+internal sealed record BulkLiterals(SubstringMatcher Matcher, int Slot, int[] Ids);
 
 /// <summary>True when every listed predicate holds.</summary>
 internal sealed class AllBitsNode(int[] ids) : CondNode

@@ -251,15 +251,20 @@ internal sealed class GramMatcher
     /// Offset of the first of <paramref name="grams"/> consecutive grams made of the least common characters,
     /// so the filter rarely fires on ordinary text.
     /// </summary>
-    private static int BestAnchor(string pattern, int grams)
+    private static int BestAnchor(string pattern, int grams) => LeastCommonRun(pattern, Gram + grams - 1);
+
+    /// <summary>
+    /// Offset of the run of <paramref name="length"/> characters of <paramref name="pattern"/> (at least that
+    /// long) whose characters are the least common by <see cref="Commonness"/>; ties go to the earliest.
+    /// </summary>
+    internal static int LeastCommonRun(string pattern, int length)
     {
-        var span = Gram + grams - 1;
         var best = 0;
         var bestScore = int.MaxValue;
-        for (var i = 0; i + span <= pattern.Length; i++)
+        for (var i = 0; i + length <= pattern.Length; i++)
         {
             var score = 0;
-            for (var k = 0; k < span; k++)
+            for (var k = 0; k < length; k++)
             {
                 score += Commonness(pattern[i + k]);
             }

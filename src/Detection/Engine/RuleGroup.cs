@@ -802,9 +802,7 @@ internal sealed class RuleGroup
             ids[i] = literals[i].Id;
         }
 
-        node.BulkSlot = slot;
-        node.BulkIds = ids;
-        node.Bulk = new SubstringMatcher(literals);
+        node.Bulk = new BulkLiterals(new SubstringMatcher(literals), slot, ids);
     }
 
     private static bool AnySet(int[] ids, PredicateBits bits)

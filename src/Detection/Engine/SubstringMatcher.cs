@@ -121,24 +121,7 @@ internal sealed class SubstringMatcher
         }
 
         length = AnchorLength;
-        var best = 0;
-        var bestScore = int.MaxValue;
-        for (var i = 0; i + AnchorLength <= pattern.Length; i++)
-        {
-            var score = 0;
-            for (var k = 0; k < AnchorLength; k++)
-            {
-                score += GramMatcher.Commonness(pattern[i + k]);
-            }
-
-            if (score < bestScore)
-            {
-                bestScore = score;
-                best = i;
-            }
-        }
-
-        return best;
+        return GramMatcher.LeastCommonRun(pattern, AnchorLength);
     }
 
     /// <summary>True when a literal contains U+0000 (the separator of <see cref="EventIndex.AllLower"/>).</summary>

@@ -66,11 +66,7 @@ public sealed class KillTests
         }
 
         // One run at a time: when the killed request arrives, every earlier step's result is committed.
-        var yaml = "name: durable\nconcurrency: 1\nsteps:\n" + steps;
-        using (var put = await http.PutAsync("api/v1/playbooks/durable", new StringContent(yaml, Encoding.UTF8, "application/yaml"), Ct))
-        {
-            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
-        }
+        await PutPlaybookAsync(http, "durable", 1, steps.ToString());
 
         var runIds = new List<string>();
         for (var i = 0; i < 6; i++)
@@ -87,11 +83,7 @@ public sealed class KillTests
         server = StartServer(dataDir, port);
         try
         {
-            await WaitReadyAsync(http);
-            var runs = await FinishedRunsAsync(http, "durable");
-
-            Assert.Equal(6, runs.Count);
-            Assert.All(runs, r => Assert.Equal("succeeded", r!["state"]!.GetValue<string>()));
+            await AssertAllSucceededAsync(http, "durable", 6);
 
             // Every action reached the service; each answered one exactly once; the one in flight at the kill was
             // sent again with the same idempotency key, so a service deduplicating by key applies it once.
@@ -170,10 +162,7 @@ public sealed class KillTests
             steps.Append($"  - id: s{i}\n    action: http.request\n    with: {{ url: \"{listener.Url($"step/{i}")}\" }}\n");
         }
 
-        using (var put = await http.PutAsync("api/v1/playbooks/parallel", new StringContent("name: parallel\nconcurrency: 4\nsteps:\n" + steps, Encoding.UTF8, "application/yaml"), Ct))
-        {
-            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
-        }
+        await PutPlaybookAsync(http, "parallel", 4, steps.ToString());
 
         for (var i = 0; i < 8; i++)
         {
@@ -210,11 +199,7 @@ public sealed class KillTests
         server = StartServer(dataDir, port);
         try
         {
-            await WaitReadyAsync(http);
-            var runs = await FinishedRunsAsync(http, "parallel");
-
-            Assert.Equal(8, runs.Count);
-            Assert.All(runs, r => Assert.Equal("succeeded", r!["state"]!.GetValue<string>()));
+            await AssertAllSucceededAsync(http, "parallel", 8);
             // Every action reached the service; one whose completion was committed was sent exactly once; one without
             // a committed completion at most twice, both times with the same key (at-least-once, deduplicated by key).
             Assert.Equal(40, seen.Count);
@@ -271,6 +256,23 @@ public sealed class KillTests
         await p.WaitForExitAsync(Ct);
         Assert.Equal(0, p.ExitCode);
         return output;
+    }
+
+    /// <summary>Stores a playbook of the given steps (YAML list items) over the API.</summary>
+    private static async Task PutPlaybookAsync(HttpClient http, string name, int concurrency, string steps)
+    {
+        var yaml = $"name: {name}\nconcurrency: {concurrency}\nsteps:\n" + steps;
+        using var put = await http.PutAsync($"api/v1/playbooks/{name}", new StringContent(yaml, Encoding.UTF8, "application/yaml"), Ct);
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+    }
+
+    /// <summary>Waits for the restarted server, then for every run of the playbook to finish; all must have succeeded.</summary>
+    private static async Task AssertAllSucceededAsync(HttpClient http, string playbook, int expected)
+    {
+        await WaitReadyAsync(http);
+        var runs = await FinishedRunsAsync(http, playbook);
+        Assert.Equal(expected, runs.Count);
+        Assert.All(runs, r => Assert.Equal("succeeded", r!["state"]!.GetValue<string>()));
     }
 
     /// <summary>The playbook's runs once all of them have finished (or after 90 seconds, as they are then).</summary>
