@@ -919,7 +919,7 @@ internal sealed class RuleGroup
                 // The longest literal segment occurs whole in every matching text: a vectorised search rules most texts out.
                 return (globLiteral is null || text.Contains(globLiteral, StringComparison.Ordinal)) && Glob.IsMatch(text, p.Text);
             case MatchKind.Regex:
-                return text.Length >= p.MinLength && (p.Prefilter is null || index.Lower(value).Contains(p.Prefilter, StringComparison.Ordinal)) && p.IsRegexMatch(text);
+                return text.Length >= p.MinLength && (p.Gate is null || p.Gate.MayMatch(text)) && (p.Prefilter is null || index.Lower(value).Contains(p.Prefilter, StringComparison.Ordinal)) && p.IsRegexMatch(text);
             case MatchKind.Cidr:
                 return IPAddress.TryParse(text.Trim(), out var ip) && p.Network.Contains(ip);
             case MatchKind.Lt or MatchKind.Lte or MatchKind.Gt or MatchKind.Gte:

@@ -21,9 +21,9 @@ internal static class LinearRegex
     /// <summary>Largest repeat bound accepted.</summary>
     public const int MaxRepeat = 64;
 
-    private static readonly string AllCharacters = BuildAllCharacters();
+    internal static readonly string AllCharacters = BuildAllCharacters();
 
-    private readonly record struct Atom(string Text, int Min, int Max);
+    internal readonly record struct Atom(string Text, int Min, int Max);
 
     /// <summary>True when <paramref name="pattern"/> is in the linear class described on the type.</summary>
     public static bool IsLinear(string pattern, RegexOptions options)
@@ -70,7 +70,8 @@ internal static class LinearRegex
         return length;
     }
 
-    private static bool TryAtoms(string pattern, RegexOptions options, out List<Atom> atoms)
+    /// <summary>The atoms of a flat pattern (the shape described on the type, loops in any order); false when it is not flat.</summary>
+    internal static bool TryAtoms(string pattern, RegexOptions options, out List<Atom> atoms)
     {
         ArgumentNullException.ThrowIfNull(pattern);
         atoms = [];

@@ -89,6 +89,9 @@ internal sealed class PredicateSpec
     /// <summary>For <see cref="MatchKind.Regex"/>: a lower-cased literal every match contains, tested first.</summary>
     public string? Prefilter { get; init; }
 
+    /// <summary>Regex only: a cheap test every matching value passes (null when the pattern has none).</summary>
+    public RegexGate? Gate { get; init; }
+
     /// <summary>Regex only: fewest characters a match has (0 when unknown); shorter values are not run.</summary>
     public int MinLength { get; init; }
 

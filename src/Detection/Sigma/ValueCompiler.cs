@@ -145,7 +145,8 @@ internal sealed class ValueCompiler(SigmaLoadOptions options)
                 return [new PredicateSpec { Field = field, Kind = MatchKind.Exists, ExistsExpected = expected }];
 
             case "re":
-                return [new PredicateSpec { Field = field, Kind = MatchKind.Regex, Regex = BuildRegex(raw, reI, reM, reS, path, node), Prefilter = RegexPrefilter.RequiredLiteral(raw), MinLength = LinearRegex.MinimumLength(raw, RegexOptions.None), Text = raw, CaseSensitive = true }];
+                var regex = BuildRegex(raw, reI, reM, reS, path, node);
+                return [new PredicateSpec { Field = field, Kind = MatchKind.Regex, Regex = regex, Gate = RegexGate.Build(raw, regex.Options), Prefilter = RegexPrefilter.RequiredLiteral(raw), MinLength = LinearRegex.MinimumLength(raw, RegexOptions.None), Text = raw, CaseSensitive = true }];
 
             case "cidr":
                 if (!IPNetwork.TryParse(raw, out var network))
