@@ -147,6 +147,32 @@ public sealed class BadInputTests
     }
 
     [Fact]
+    public void A_sound_regex_that_overruns_its_time_limit_once_gets_a_second_longer_attempt_and_is_not_quarantined()
+    {
+        // Cubic backtracking: tens of milliseconds on this input, far over a 2 ms limit and far under the
+        // second attempt's limit. A thread starved of CPU overruns a wall-clock limit the same way.
+        var busy = Some.ProcessRule("sel:\n  CommandLine|re: '^(?=a)(.*a){3}c'\ncondition: sel", "0f6bc4ea-0000-4000-8000-0000000b0575");
+        var good = Some.ProcessRule("sel:\n  CommandLine|startswith: 'aaaa'\ncondition: sel", "0f6bc4ea-0000-4000-8000-00000000900d");
+        var engine = new SigmaEngineBuilder()
+            .AddRuleYaml(busy, "busy.yml")
+            .AddRuleYaml(good, "good.yml")
+            .WithLoadOptions(new SigmaLoadOptions { RegexTimeout = TimeSpan.FromMilliseconds(2) })
+            .Build();
+        var regex = Assert.Single(Regexes(engine.Rules.Single(r => r.Id.EndsWith("b0575", StringComparison.Ordinal))));
+        Assert.Equal(TimeSpan.FromMilliseconds(2), regex.MatchTimeout);
+        var input = new string('a', 100) + "bc";
+        Assert.Throws<RegexMatchTimeoutException>(() => regex.IsMatch(input));
+
+        var noMatch = Some.SysmonEvent(1, new { CommandLine = input });
+        var match = Some.SysmonEvent(1, new { CommandLine = new string('a', 100) + "c" });
+
+        Assert.Equal("0f6bc4ea-0000-4000-8000-00000000900d", Assert.Single(Some.Matches(engine, noMatch)).Rule.Id);
+        Assert.Equal(2, Some.Matches(engine, match).Count);
+        Assert.Empty(engine.QuarantinedRules);
+        Assert.Equal(0, engine.Statistics.RegexTimeouts);
+    }
+
+    [Fact]
     public void Evaluation_is_thread_safe()
     {
         var engine = Some.Engine(Rule);

@@ -83,8 +83,35 @@ internal sealed class PredicateSpec
             copy = copies[slot]!;
         }
 
-        return copy.IsMatch(text);
+        try
+        {
+            return copy.IsMatch(text);
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            // The timeout is wall-clock time, which also runs out when the thread is starved of CPU on a busy
+            // machine. A second attempt with a much longer limit tells a pathological pattern (it times out
+            // again, and the caller quarantines the rule) from a sound one that was merely descheduled.
+            var patient = Volatile.Read(ref _patientCopy);
+            if (patient is null)
+            {
+                var timeout = TimeSpan.FromTicks(Math.Max(regex.MatchTimeout.Ticks * PatienceFactor, MinPatientTimeout.Ticks));
+                Interlocked.CompareExchange(ref _patientCopy, new Regex(regex.ToString(), regex.Options, timeout), null);
+                patient = _patientCopy!;
+            }
+
+            return patient.IsMatch(text);
+        }
     }
+
+    /// <summary>How much longer the second attempt after a timeout may take than the first.</summary>
+    private const int PatienceFactor = 10;
+
+    /// <summary>Shortest time limit of the second attempt.</summary>
+    private static readonly TimeSpan MinPatientTimeout = TimeSpan.FromSeconds(1);
+
+    /// <summary>A copy of <see cref="Regex"/> with the longer time limit, made on the first timeout.</summary>
+    private Regex? _patientCopy;
 
     /// <summary>For <see cref="MatchKind.Regex"/>: a lower-cased literal every match contains, tested first.</summary>
     public string? Prefilter { get; init; }
