@@ -86,6 +86,59 @@ public sealed class MatcherTests
     }
 
     [Fact]
+    public void Short_literals_with_rare_first_characters_are_found_by_skipping_to_them()
+    {
+        // A large set whose one- to three-character literals all start with rare characters (emoji, '~', '^'),
+        // as in the command-line set: the search jumps between those characters instead of testing every position.
+        var random = new Random(29);
+        const string rare = "~^,\uD83D\uDE00";
+        var patterns = new List<(string Pattern, int Id)>();
+        for (var id = 0; id < 300; id++)
+        {
+            patterns.Add((RandomText(random, 6 + random.Next(0, 6)), id));
+        }
+
+        for (var id = 300; id < 340; id++)
+        {
+            var length = 1 + random.Next(0, 3);
+            var literal = new StringBuilder().Append(rare[random.Next(rare.Length)]);
+            while (literal.Length < length)
+            {
+                literal.Append(random.Next(2) == 0 ? rare[random.Next(rare.Length)] : Alphabet[random.Next(Alphabet.Length)]);
+            }
+
+            patterns.Add((literal.ToString(), id));
+        }
+
+        var matcher = new SubstringMatcher(patterns);
+        var bits = new PredicateBits();
+        bits.EnsureCapacity((patterns.Count + 63) / 64);
+        var found = 0;
+        for (var round = 0; round < 400; round++)
+        {
+            var text = new StringBuilder();
+            var length = random.Next(0, 100);
+            while (text.Length < length)
+            {
+                text.Append(random.Next(8) == 0 ? rare[random.Next(rare.Length)] : Alphabet[random.Next(Alphabet.Length)]);
+            }
+
+            var value = text.ToString();
+            matcher.Search(value, bits);
+            foreach (var (pattern, id) in patterns)
+            {
+                var expected = value.Contains(pattern, StringComparison.Ordinal);
+                Assert.True(expected == bits.Get(id), $"'{pattern}' in '{value}'");
+                found += expected && id >= 300 ? 1 : 0;
+            }
+
+            bits.Clear();
+        }
+
+        Assert.True(found > 100, $"short literals were found only {found} times");
+    }
+
+    [Fact]
     public void Equality_lookups_find_literals_of_every_length_including_very_long_ones()
     {
         var random = new Random(17);

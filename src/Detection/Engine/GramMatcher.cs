@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -7,8 +8,10 @@ namespace McpSecurity.Detection.Engine;
 /// Finds which of many literals occur in a text (large sets of <c>contains</c> predicates). Each literal of
 /// four characters or more is anchored on one of its four-character grams (on several consecutive ones when all
 /// literals are long, so that only every few positions of the text need testing); the text is scanned once, its
-/// grams tested against a 64 Kbit filter, and only filter hits look up the anchored literals and compare them in
-/// place. Literals of one to three characters are looked up wherever their first two characters pass a pair filter. Built once; searching allocates nothing.
+/// grams tested against two 64 Kbit filters with independent hashes, and only grams passing both look up the
+/// anchored literals and compare them in place. Literals of one to three characters are looked up wherever their
+/// first two characters pass a pair filter; when all of them start with rare characters (emoji, '~', '^'), a
+/// vectorised search skips to those characters instead of testing every position. Built once; searching allocates nothing.
 /// </summary>
 internal sealed class GramMatcher
 {
@@ -16,6 +19,7 @@ internal sealed class GramMatcher
     private const int FilterBits = 16;
 
     private readonly ulong[] _filter = new ulong[(1 << FilterBits) / 64];
+    private readonly ulong[] _filter2 = new ulong[(1 << FilterBits) / 64];
     private readonly Dictionary<ulong, Anchored[]> _anchors = [];
     private readonly ulong[] _pairFilter = new ulong[(1 << FilterBits) / 64];
     private readonly Dictionary<ulong, int[]> _short = [];
@@ -24,6 +28,9 @@ internal sealed class GramMatcher
     private readonly int[] _empty;
     private readonly bool _hasSingles;
     private readonly bool _hasShort;
+
+    /// <summary>First characters of every literal of one to three characters, when few enough to skip to with a vectorised search.</summary>
+    private readonly SearchValues<char>? _shortStarts;
 
     /// <summary>True when an empty literal is searched (it occurs in every text).</summary>
     public bool HasEmpty => _empty.Length > 0;
@@ -99,6 +106,8 @@ internal sealed class GramMatcher
                 list.Add(new Anchored(pattern, offset, id));
                 var h = Hash(gram);
                 _filter[h >> 6] |= 1UL << (int)(h & 63);
+                var h2 = Hash2(gram);
+                _filter2[h2 >> 6] |= 1UL << (int)(h2 & 63);
             }
         }
 
@@ -127,6 +136,23 @@ internal sealed class GramMatcher
         _empty = [.. empty];
         _hasSingles = singles.Count > 0;
         _hasShort = shortOnes.Count > 0;
+        var starts = new HashSet<char>(singles.Keys);
+        foreach (var key in shortOnes.Keys)
+        {
+            starts.Add((char)(key & 0xFFFF));
+        }
+
+        var share = 0;
+        foreach (var c in starts)
+        {
+            share += Commonness(char.ToLowerInvariant(c));
+        }
+
+        // Worth it when the start characters are rare in ordinary text (a few punctuation marks, surrogates).
+        if (starts.Count > 0 && share <= MaxStartCommonness)
+        {
+            _shortStarts = SearchValues.Create([.. starts]);
+        }
     }
 
     private static void Add<TKey>(Dictionary<TKey, List<int>> map, TKey key, int id)
@@ -148,9 +174,30 @@ internal sealed class GramMatcher
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong PairHash(uint pair) => (pair * 0x9E3779B97F4A7C15UL) >> (64 - FilterBits);
 
+    /// <summary>Largest summed <see cref="Commonness"/> of the short literals' start characters for skipping to them.</summary>
+    private const int MaxStartCommonness = 24;
+
     /// <summary>Literals of one to three characters: a table for single characters, a pair filter then exact lookups.</summary>
     private void SearchShort(ReadOnlySpan<char> text, PredicateBits bits)
     {
+        if (_shortStarts is not null)
+        {
+            var offset = 0;
+            while (true)
+            {
+                var k = text[offset..].IndexOfAny(_shortStarts);
+                if (k < 0)
+                {
+                    return;
+                }
+
+                var at = offset + k;
+                SearchShortAt(text, at, bits);
+                offset = at + 1;
+            }
+        }
+
+
         if (_hasSingles)
         {
             foreach (var c in text)
@@ -198,6 +245,46 @@ internal sealed class GramMatcher
         }
     }
 
+    /// <summary>The literals of one to three characters that start at <paramref name="i"/>.</summary>
+    private void SearchShortAt(ReadOnlySpan<char> text, int i, PredicateBits bits)
+    {
+        var c = text[i];
+        if (_hasSingles && (c < 128 ? _singleAscii[c] : _singleOther.GetValueOrDefault(c)) is { } singles)
+        {
+            foreach (var id in singles)
+            {
+                bits.Set(id);
+            }
+        }
+
+        if (!_hasShort || i + 1 >= text.Length)
+        {
+            return;
+        }
+
+        var ph = PairHash(c | ((uint)text[i + 1] << 16));
+        if ((_pairFilter[ph >> 6] & (1UL << (int)(ph & 63))) == 0)
+        {
+            return;
+        }
+
+        if (_short.TryGetValue(Pack(text.Slice(i, 2)), out var two))
+        {
+            foreach (var id in two)
+            {
+                bits.Set(id);
+            }
+        }
+
+        if (i + 2 < text.Length && _short.TryGetValue(Pack(text.Slice(i, 3)), out var three))
+        {
+            foreach (var id in three)
+            {
+                bits.Set(id);
+            }
+        }
+    }
+
     /// <summary>Sets the bit of every predicate whose literal occurs in <paramref name="text"/>.</summary>
     public void Search(ReadOnlySpan<char> text, PredicateBits bits)
     {
@@ -214,6 +301,7 @@ internal sealed class GramMatcher
 
         ref var start = ref Unsafe.As<char, byte>(ref MemoryMarshal.GetReference(text));
         var filter = _filter;
+        var filter2 = _filter2;
         var last = text.Length - Gram;
         var stride = _stride;
         for (var i = 0; i <= last; i += stride)
@@ -221,6 +309,12 @@ internal sealed class GramMatcher
             var gram = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref start, i * 2));
             var h = Hash(gram);
             if ((filter[h >> 6] & (1UL << (int)(h & 63))) == 0)
+            {
+                continue;
+            }
+
+            var h2 = Hash2(gram);
+            if ((filter2[h2 >> 6] & (1UL << (int)(h2 & 63))) == 0)
             {
                 continue;
             }
@@ -243,6 +337,10 @@ internal sealed class GramMatcher
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong Hash(ulong gram) => (gram * 0x9E3779B97F4A7C15UL) >> (64 - FilterBits);
+
+    /// <summary>A second, independent filter hash (different multiplier and bits).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Hash2(ulong gram) => ((gram * 0xC2B2AE3D27D4EB4FUL) >> 20) & ((1UL << FilterBits) - 1);
 
     private static ulong Read(ReadOnlySpan<char> text, int offset) =>
         Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref Unsafe.As<char, byte>(ref MemoryMarshal.GetReference(text)), offset * 2));
