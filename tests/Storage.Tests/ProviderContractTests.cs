@@ -52,6 +52,8 @@ public sealed class SqliteStoreContractTests : StoreContract
     protected override SqlStore CreateStoreWithExtraMigrations(params Migration[] extra) =>
         new(new ExtraMigrationsDialect(SqliteStore.CreateDialect(_path), extra), TimeProvider.System);
 
+    protected override SqlStore CreateStoreWithClock(TimeProvider clock) => SqliteStore.Create(_path, clock);
+
     [Fact]
     public async Task Open_CorruptedFile_ClearErrorNamingTheFile()
     {
@@ -94,6 +96,8 @@ public sealed class PostgresStoreContractTests(PostgresServer server) : StoreCon
 
     protected override SqlStore CreateStoreWithExtraMigrations(params Migration[] extra) =>
         new(new ExtraMigrationsDialect(PostgresStore.CreateDialect(NpgsqlDataSource.Create(_connection)), extra), TimeProvider.System);
+
+    protected override SqlStore CreateStoreWithClock(TimeProvider clock) => PostgresStore.Create(_connection, clock);
 
     [Fact]
     public async Task RowLevelSecurity_TenantSessionSeesOnlyItsRows()

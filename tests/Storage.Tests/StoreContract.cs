@@ -27,6 +27,9 @@ public abstract partial class StoreContract : IAsyncLifetime
     /// <summary>A store over the same database whose dialect adds migrations.</summary>
     protected abstract SqlStore CreateStoreWithExtraMigrations(params Migration[] extra);
 
+    /// <summary>A store over the same (migrated) database that reads the time from <paramref name="clock"/>.</summary>
+    protected abstract SqlStore CreateStoreWithClock(TimeProvider clock);
+
     public async ValueTask InitializeAsync() => Store = await CreateStoreAsync();
 
     public async ValueTask DisposeAsync()

@@ -17,7 +17,7 @@ namespace McpSecurity.Core.Storage.Sql;
 internal sealed partial class AlertJsonContext : JsonSerializerContext;
 
 /// <summary>Alerts, incidents, rule settings and checkpoints of one tenant. Every statement filters on <c>tenant_id = @tenant</c>.</summary>
-internal sealed class SqlAlertStore(SqlStore store, string tenant) : IAlertStore
+internal sealed partial class SqlAlertStore(SqlStore store, string tenant) : IAlertStore
 {
     private const string AlertColumns = "id, tenant_id, rule_id, rule_title, level_rank, author, rule_file, host, user_name, process, src_ip, dst_ip, attack, matched_fields, "
         + "first_seen, last_seen, count, suppressed, status, status_reason, assignee, incident_id, created_at, updated_at";
@@ -39,28 +39,6 @@ internal sealed class SqlAlertStore(SqlStore store, string tenant) : IAlertStore
         var write = await RecordInAsync(c, tx, alert, policy, actor, cancellationToken).ConfigureAwait(false);
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
         return write;
-    }
-
-    public async Task<IReadOnlyList<AlertWrite>> RecordManyAsync(IReadOnlyList<NewAlert> alerts, AlertPolicy policy, Actor actor, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(alerts);
-        ArgumentNullException.ThrowIfNull(policy);
-        if (alerts.Count == 0)
-        {
-            return [];
-        }
-
-        var writes = new AlertWrite[alerts.Count];
-        await using var c = await _dialect.OpenAsync(tenant, cancellationToken).ConfigureAwait(false);
-        await using var tx = await _dialect.BeginWriteAsync(c, cancellationToken).ConfigureAwait(false);
-        for (var i = 0; i < alerts.Count; i++)
-        {
-            // In order, in one transaction: a later match sees the alert and incident an earlier one created.
-            writes[i] = await RecordInAsync(c, tx, alerts[i] ?? throw new ArgumentException($"alerts[{i}] is null.", nameof(alerts)), policy, actor, cancellationToken).ConfigureAwait(false);
-        }
-
-        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return writes;
     }
 
     private async Task<AlertWrite> RecordInAsync(DbConnection c, DbTransaction tx, NewAlert alert, AlertPolicy policy, Actor actor, CancellationToken cancellationToken)
