@@ -175,6 +175,18 @@ public sealed class MatcherTests
     }
 
     [Theory]
+    [InlineData(@".exe\..\", ".exe")]
+    [InlineData(@"adexplorer -snapshot """" c:\users\", "c:\\u")]
+    [InlineData(@"-fi ""c:\users\public", " \"c:")]
+    public void Anchors_avoid_grams_found_in_most_windows_values(string literal, string common)
+    {
+        Assert.True(GramMatcher.IsCommonGram(common), common);
+        var offset = SubstringMatcher.RarestAnchor(literal, out var length);
+        var anchor = literal.Substring(offset, length);
+        Assert.False(GramMatcher.IsCommonGram(anchor), $"'{literal}' is anchored on the common gram '{anchor}'");
+    }
+
+    [Theory]
     [InlineData(@"C:\x\tool.scr", "x", true)]
     [InlineData(@"C:\x\tool.exe", "x", false)]
     [InlineData(@"C:\x\TOOL.EXE", "x", false)]

@@ -353,7 +353,8 @@ internal sealed class GramMatcher
 
     /// <summary>
     /// Offset of the run of <paramref name="length"/> characters of <paramref name="pattern"/> (at least that
-    /// long) whose characters are the least common by <see cref="Commonness"/>; ties go to the earliest.
+    /// long) whose characters are the least common by <see cref="Commonness"/>, any four of them that make a
+    /// <see cref="IsCommonGram">common gram</see> counting as worse than any rare characters; ties go to the earliest.
     /// </summary>
     internal static int LeastCommonRun(string pattern, int length)
     {
@@ -367,6 +368,14 @@ internal sealed class GramMatcher
                 score += Commonness(pattern[i + k]);
             }
 
+            for (var k = 0; k + Gram <= length; k++)
+            {
+                if (IsCommonGram(pattern.AsSpan(i + k, Gram)))
+                {
+                    score += CommonGramPenalty;
+                }
+            }
+
             if (score < bestScore)
             {
                 bestScore = score;
@@ -375,6 +384,43 @@ internal sealed class GramMatcher
         }
 
         return best;
+    }
+
+    /// <summary>More than four characters of the highest <see cref="Commonness"/>: a common gram loses to any other.</summary>
+    private const int CommonGramPenalty = 41;
+
+    /// <summary>
+    /// Words and paths in nearly every Windows command line, path or event: an anchor on one of their grams
+    /// (".exe", "c:\u", "wind") would be found in most values and send the search to compare its literals there.
+    /// </summary>
+    private static readonly string[] CommonText =
+    [
+        @"c:\windows\system32\", @"c:\windows\syswow64\", @"c:\program files (x86)\", @"c:\programdata\",
+        @"c:\users\", @"\appdata\local\temp\", @"\appdata\roaming\", @"\microsoft\windows\",
+        @"\software\microsoft\windows\currentversion\", @"hklm\", @"hkcu\", @"hkey_local_machine\",
+        @"hkey_current_user\", @"\documents\", @"\desktop\", @"\downloads\", @"\public\",
+        "powershell.exe", "cmd.exe", "rundll32.exe", "svchost.exe", "explorer.exe", "conhost.exe", "msiexec.exe",
+        ".exe ", ".exe\"", ".dll", ".txt", ".ps1", ".bat", ".tmp", ".log", " /c ", " -c ", " -command ",
+        " -noprofile ", " \"c:\\", "http://", "https://", "administrator", "microsoft corporation",
+    ];
+
+    private static readonly HashSet<ulong> CommonGrams = BuildCommonGrams();
+
+    /// <summary>True when the four characters are a gram of <see cref="CommonText"/>.</summary>
+    internal static bool IsCommonGram(ReadOnlySpan<char> gram) => CommonGrams.Contains(Read(gram, 0));
+
+    private static HashSet<ulong> BuildCommonGrams()
+    {
+        var grams = new HashSet<ulong>();
+        foreach (var text in CommonText)
+        {
+            for (var i = 0; i + Gram <= text.Length; i++)
+            {
+                grams.Add(Read(text, i));
+            }
+        }
+
+        return grams;
     }
 
     /// <summary>Rough frequency rank of a character in Windows paths and command lines (higher is more common).</summary>
