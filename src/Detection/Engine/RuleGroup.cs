@@ -703,6 +703,7 @@ internal sealed class RuleGroup
         }
 
         var matches = 0;
+        Span<int> named = stackalloc int[16];
         for (var i = 0; i < c; i++)
         {
             var rule = _rules[candidates[i]];
@@ -725,10 +726,21 @@ internal sealed class RuleGroup
                     hit = rule.Condition.Eval(ref ctx);
                     if (hit)
                     {
-                        // Predicates skipped by short-circuit evaluation still name matched fields.
+                        // Predicates skipped by short-circuit evaluation still name matched fields; once one
+                        // predicate of a field is true, the field is named and its other predicates are not needed.
+                        var k = 0;
                         foreach (var id in rule.PositivePredicates)
                         {
-                            ctx.Get(id);
+                            var slot = _slotOf[id];
+                            if (named[..k].Contains(slot))
+                            {
+                                continue;
+                            }
+
+                            if (ctx.Get(id) && k < named.Length)
+                            {
+                                named[k++] = slot;
+                            }
                         }
                     }
                 }
