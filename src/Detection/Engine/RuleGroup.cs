@@ -22,7 +22,18 @@ internal sealed class CompiledRule
     public bool Eager { get; set; }
 
     /// <summary>Predicates tested one by one, only when the rule is a candidate (globs, regexes, CIDR, numbers, field references, null and exists tests, case-sensitive text, non-trigger literals).</summary>
-    public int[] OtherPredicates { get; set; } = [];
+    public int[] OtherPredicates
+    {
+        get;
+        set
+        {
+            field = value;
+            HasOtherPredicates = value.Length > 0;
+        }
+    } = [];
+
+    /// <summary>True when <see cref="OtherPredicates"/> is not empty (read without touching the array).</summary>
+    public bool HasOtherPredicates { get; private set; }
 
     /// <summary>Predicates that are not under a 'not'; their fields are reported as matched fields.</summary>
     public required int[] PositivePredicates { get; init; }
@@ -92,6 +103,7 @@ internal sealed class RuleGroup
     private readonly List<PredicateSpec> _predicates = [];
     private readonly List<int> _predicateRule = [];
     private readonly List<CompiledRule> _rules = [];
+    private CompiledRule[] _ruleArray = [];
     private int[] _slotOf = [];
     private int[] _refSlotOf = [];
     private int[] _ownerOf = [];
@@ -385,6 +397,8 @@ internal sealed class RuleGroup
                 _rules[r].Condition.ForEachAnyBit(AttachBulk);
             }
         }
+
+        _ruleArray = [.. _rules];
     }
 
     /// <summary>True for predicates the per-field matchers can search: case-insensitive equals, contains, startswith, endswith.</summary>
@@ -704,10 +718,12 @@ internal sealed class RuleGroup
 
         var matches = 0;
         Span<int> named = stackalloc int[16];
+        var rules = _ruleArray;
+        var anyQuarantined = engine.AnyQuarantined;
         for (var i = 0; i < c; i++)
         {
-            var rule = _rules[candidates[i]];
-            if (engine.IsQuarantined(rule.GlobalIndex))
+            var rule = rules[candidates[i]];
+            if (anyQuarantined && engine.IsQuarantined(rule.GlobalIndex))
             {
                 continue;
             }
@@ -716,7 +732,7 @@ internal sealed class RuleGroup
             var started = scratch.SampleTiming ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
             try
             {
-                if (rule.OtherPredicates.Length == 0)
+                if (!rule.HasOtherPredicates)
                 {
                     hit = rule.Condition.Eval(bits);
                 }

@@ -561,9 +561,15 @@ public sealed class SigmaEngine
 
     internal bool IsQuarantined(int globalIndex) => Volatile.Read(ref _quarantined[globalIndex]) != 0;
 
+    /// <summary>True once any rule has been quarantined (until then the per-rule flags need not be read).</summary>
+    internal bool AnyQuarantined => Volatile.Read(ref _anyQuarantined) != 0;
+
+    private int _anyQuarantined;
+
     internal void Quarantine(int globalIndex, Exception ex)
     {
         Volatile.Write(ref _quarantined[globalIndex], 1);
+        Volatile.Write(ref _anyQuarantined, 1);
         // Global indexes are assigned densely in load order, so they index the sorted rule array directly.
         var rule = _allRules[globalIndex].Rule;
         var entry = new QuarantinedRule(rule.Id, rule.Title, $"{ex.GetType().Name}: {ex.Message}");
