@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Net;
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 using McpSecurity.Detection.Sigma;
 
@@ -399,6 +401,15 @@ internal sealed class RuleGroup
         }
 
         _ruleArray = [.. _rules];
+        _literals = new OnDemandLiteral[count];
+        for (var id = 0; id < count; id++)
+        {
+            var p = _predicates[id];
+            if (_isOther[id] && _slotOf[id] >= 0 && !p.CaseSensitive && p.Kind is MatchKind.Equals or MatchKind.Contains or MatchKind.StartsWith or MatchKind.EndsWith)
+            {
+                _literals[id] = new OnDemandLiteral(p.Text, _slotOf[id], p.Kind);
+            }
+        }
     }
 
     /// <summary>True for predicates the per-field matchers can search: case-insensitive equals, contains, startswith, endswith.</summary>
@@ -883,6 +894,22 @@ internal sealed class RuleGroup
     /// <summary>Tests a one-by-one predicate against every value of its field (any value of the event for keywords).</summary>
     public bool EvaluateOther(int id, EventIndex index)
     {
+        ref readonly var literal = ref _literals[id];
+        if (literal.Text is { } text)
+        {
+            // The common case, a case-insensitive literal of one field: everything needed is in one entry.
+            for (var n = index.Head(literal.Slot); n >= 0; n = index.Next(n))
+            {
+                var v = index.ValueOf(n);
+                if (!index.IsNull(v) && LiteralHolds(literal.Kind, index.Lower(v), text))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
         var p = _predicates[id];
         var slot = _slotOf[id];
         if (p.Kind is MatchKind.Null or MatchKind.Exists)
@@ -914,6 +941,25 @@ internal sealed class RuleGroup
 
         return false;
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool LiteralHolds(MatchKind kind, ReadOnlySpan<char> value, string text) => kind switch
+    {
+        MatchKind.Equals => value.SequenceEqual(text),
+        MatchKind.Contains => value.Contains(text, StringComparison.Ordinal),
+        MatchKind.StartsWith => value.StartsWith(text, StringComparison.Ordinal),
+        _ => value.EndsWith(text, StringComparison.Ordinal),
+    };
+
+    /// <summary>
+    /// On-demand case-insensitive literals of one field (equals, contains, startswith, endswith), packed by
+    /// predicate id so that testing one reads a single entry instead of the predicate's object; other predicates
+    /// have a null text here.
+    /// </summary>
+    private OnDemandLiteral[] _literals = [];
+
+    [StructLayout(LayoutKind.Auto)]
+    private readonly record struct OnDemandLiteral(string? Text, int Slot, MatchKind Kind);
 
     private static bool EvaluateAbsence(PredicateSpec p, int slot, EventIndex index)
     {
