@@ -59,6 +59,8 @@ internal sealed class PostgresDialect(NpgsqlDataSource dataSource) : SqlDialect
 
     public override string ForUpdate => " FOR UPDATE";
 
+    public override string ForUpdateOf(string alias) => " FOR UPDATE OF " + alias;
+
     public override string SkipLocked => "FOR UPDATE SKIP LOCKED";
 
     // Transaction-scoped advisory lock: concurrent starts of several instances migrate one at a time.

@@ -66,6 +66,8 @@ internal sealed class SqliteDialect(string connectionString) : SqlDialect
 
     public override string ForUpdate => string.Empty;
 
+    public override string ForUpdateOf(string alias) => string.Empty;
+
     public override string SkipLocked => string.Empty;
 
     public override string? MigrationLockSql => null;

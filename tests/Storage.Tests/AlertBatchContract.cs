@@ -66,6 +66,22 @@ public abstract partial class StoreContract
         Assert.Equal((2, T0, T0.AddMinutes(55)), (incident.AlertCount, incident.FirstSeen, incident.LastSeen));
     }
 
+    [Fact]
+    public async Task Alerts_LargeBatchFindsTheStoredAlertOfEachRuleAndEntities()
+    {
+        var t = await NewTenantAsync();
+        NewAlert[] Batch(DateTimeOffset at) => [.. Enumerable.Range(0, 150).Select(i => Match("r" + (i % 15), at.AddMilliseconds(i), host: "h" + (i / 15)))];
+        var first = await t.Alerts.RecordManyAsync(Batch(T0), AlertPolicy.Default, Detector, Ct);
+        Assert.All(first, w => Assert.Equal(AlertOutcome.Created, w.Outcome));
+        Assert.Equal(150, first.Select(w => w.AlertId).Distinct().Count());
+        Assert.Equal(10, first.Count(w => w.IncidentCreated));
+
+        // More keys than one lookup statement reads: each match still finds its own alert.
+        var again = await t.Alerts.RecordManyAsync(Batch(T0.AddMinutes(1)), AlertPolicy.Default, Detector, Ct);
+        Assert.Equal(first.Select(w => (AlertOutcome.Merged, w.AlertId, w.IncidentId)), again.Select(w => (w.Outcome, w.AlertId, w.IncidentId)));
+        Assert.All(await t.Alerts.ListAlertsAsync(new AlertQuery(Limit: 1000), Ct), a => Assert.Equal(2L, a.Count));
+    }
+
     private static async Task<List<AlertWrite>> CompareBatchWithOneByOneAsync(SqlStore store, ManualClock clock, int round)
     {
         var random = new Random(7919 * round + 17);

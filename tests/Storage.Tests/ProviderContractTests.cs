@@ -17,6 +17,8 @@ internal sealed class ExtraMigrationsDialect(SqlDialect inner, IReadOnlyList<Mig
 
     public override string ForUpdate => inner.ForUpdate;
 
+    public override string ForUpdateOf(string alias) => inner.ForUpdateOf(alias);
+
     public override string SkipLocked => inner.SkipLocked;
 
     public override string? MigrationLockSql => inner.MigrationLockSql;

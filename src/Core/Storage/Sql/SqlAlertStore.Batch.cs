@@ -1,4 +1,6 @@
 using System.Data.Common;
+using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using McpSecurity.Core.Access;
 using McpSecurity.Core.Alerts;
@@ -152,6 +154,7 @@ internal sealed partial class SqlAlertStore
     {
         private readonly string _tenant = tenant;
         private readonly string _forUpdate = store.DialectInternal.ForUpdate;
+        private readonly string _forUpdateOfAlert = store.DialectInternal.ForUpdateOf("a");
         private readonly long _nowMs = Ms(now);
         private readonly long _dedupeWindow = (long)policy.DedupeWindow.TotalMilliseconds;
         private readonly long _suppressionWindow = (long)policy.SuppressionWindow.TotalMilliseconds;
@@ -174,7 +177,7 @@ internal sealed partial class SqlAlertStore
 
         private readonly List<(Actor, AuditRecord)> _audit = [];
 
-        private SqlReusedCommand? _findAlert;
+        private readonly SqlReusedCommand?[] _findAlerts = new SqlReusedCommand?[LookupSizes.Length];
         private SqlReusedCommand? _findIncidents;
         private SqlReusedCommand? _readIncident;
 
@@ -183,35 +186,40 @@ internal sealed partial class SqlAlertStore
             var n = alerts.Count;
             var times = new long[n];
             var entityKeys = new string?[n];
+            var dedupeKeys = new string[n];
+            var slots = new List<(string Rule, string Key)>();
+            var seen = new HashSet<(string Rule, string Key)>();
             for (var i = 0; i < n; i++)
             {
                 times[i] = Ms(alerts[i].EventTime);
+                dedupeKeys[i] = alerts[i].Entities.DedupeKey;
+                if (seen.Add((alerts[i].RuleId, dedupeKeys[i])))
+                {
+                    slots.Add((alerts[i].RuleId, dedupeKeys[i]));
+                }
+
                 if ((entityKeys[i] = alerts[i].Entities.PrimaryKey) is { } key)
                 {
                     _entityRange[key] = _entityRange.TryGetValue(key, out var r) ? (Math.Min(r.From, times[i]), Math.Max(r.To, times[i])) : (times[i], times[i]);
                 }
             }
 
+            await ReadLatestAlertsAsync(slots, cancellationToken).ConfigureAwait(false);
             var writes = new AlertWrite[n];
             for (var i = 0; i < n; i++)
             {
-                writes[i] = await DecideOneAsync(alerts[i], times[i], entityKeys[i], cancellationToken).ConfigureAwait(false);
+                writes[i] = await DecideOneAsync(alerts[i], times[i], dedupeKeys[i], entityKeys[i], cancellationToken).ConfigureAwait(false);
             }
 
             return writes;
         }
 
         /// <summary>The same decision as <see cref="RecordInAsync"/>, on the batch's view of the store.</summary>
-        private async Task<AlertWrite> DecideOneAsync(NewAlert alert, long eventMs, string? entityKey, CancellationToken cancellationToken)
+        private async Task<AlertWrite> DecideOneAsync(NewAlert alert, long eventMs, string dedupeKey, string? entityKey, CancellationToken cancellationToken)
         {
-            var dedupeKey = alert.Entities.DedupeKey;
             var level = AlertStatuses.LevelRank(alert.Level);
             var slot = (alert.RuleId, dedupeKey);
-            if (!_latest.TryGetValue(slot, out var latest))
-            {
-                latest = await FindLatestAlertAsync(alert.RuleId, dedupeKey, cancellationToken).ConfigureAwait(false);
-                _latest[slot] = latest;
-            }
+            var latest = _latest[slot];
 
             if (latest is not null)
             {
@@ -301,32 +309,94 @@ internal sealed partial class SqlAlertStore
 
         private void Audit(AuditRecord record) => _audit.Add((actor, record));
 
-        private async Task<AlertState?> FindLatestAlertAsync(string ruleId, string dedupeKey, CancellationToken cancellationToken)
+        /// <summary>Keys of the store's latest alerts read per statement; a shorter tail repeats its last key.</summary>
+        private static readonly int[] LookupSizes = [1, 8, 64];
+
+        /// <summary>
+        /// Reads the latest stored alert of each (rule, dedupe key), many keys per statement: for each key the same
+        /// "ORDER BY last_seen DESC, id DESC LIMIT 1" as a single lookup, over the keys given as a VALUES list.
+        /// </summary>
+        private async Task ReadLatestAlertsAsync(List<(string Rule, string Key)> slots, CancellationToken cancellationToken)
         {
-            _findAlert ??= new SqlReusedCommand(c, tx,
-                $"SELECT id, status, first_seen, last_seen, closed_at, count, incident_id, CASE WHEN count < @max THEN samples ELSE NULL END FROM alerts WHERE tenant_id = @tenant AND rule_id = @rule AND dedupe_key = @key ORDER BY last_seen DESC, id DESC LIMIT 1{_forUpdate}",
-                "@max", "@tenant", "@rule", "@key");
-            _findAlert.Set(0, (long)policy.MaxSamples);
-            _findAlert.Set(1, _tenant);
-            _findAlert.Set(2, ruleId);
-            _findAlert.Set(3, dedupeKey);
-            await using var r = await _findAlert.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            if (!await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+            foreach (var slot in slots)
             {
-                return null;
+                _latest[slot] = null;
             }
 
-            return new AlertState(r.GetString(0), false)
+            for (var start = 0; start < slots.Count;)
             {
-                Status = (AlertStatus)r.GetInt32(1),
-                FirstSeen = r.GetInt64(2),
-                LastSeen = r.GetInt64(3),
-                ClosedAt = r.IsDBNull(4) ? null : r.GetInt64(4),
-                Count = r.GetInt64(5),
-                IncidentId = StringOrNull(r, 6),
-                Samples = r.IsDBNull(7) ? null : (byte[])r.GetValue(7),
-                DedupeKey = dedupeKey,
-            };
+                var size = LookupSizes[^1];
+                foreach (var s in LookupSizes)
+                {
+                    if (s >= slots.Count - start)
+                    {
+                        size = s;
+                        break;
+                    }
+                }
+
+                var lookup = LatestAlertsCommand(size);
+                lookup.Set(0, (long)policy.MaxSamples);
+                lookup.Set(1, _tenant);
+                for (var i = 0; i < size; i++)
+                {
+                    var (rule, key) = slots[Math.Min(start + i, slots.Count - 1)];
+                    lookup.Set(2 + (2 * i), rule);
+                    lookup.Set(3 + (2 * i), key);
+                }
+
+                await using (var r = await lookup.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    while (await r.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        var key = r.GetString(1);
+                        _latest[(r.GetString(0), key)] = new AlertState(r.GetString(2), false)
+                        {
+                            Status = (AlertStatus)r.GetInt32(3),
+                            FirstSeen = r.GetInt64(4),
+                            LastSeen = r.GetInt64(5),
+                            ClosedAt = r.IsDBNull(6) ? null : r.GetInt64(6),
+                            Count = r.GetInt64(7),
+                            IncidentId = StringOrNull(r, 8),
+                            Samples = r.IsDBNull(9) ? null : (byte[])r.GetValue(9),
+                            DedupeKey = key,
+                        };
+                    }
+                }
+
+                start += size;
+            }
+        }
+
+        private SqlReusedCommand LatestAlertsCommand(int size)
+        {
+            var index = Array.IndexOf(LookupSizes, size);
+            if (_findAlerts[index] is { } existing)
+            {
+                return existing;
+            }
+
+            var names = new string[2 + (2 * size)];
+            names[0] = "@max";
+            names[1] = "@tenant";
+            var values = new StringBuilder();
+            for (var i = 0; i < size; i++)
+            {
+                names[2 + (2 * i)] = string.Create(CultureInfo.InvariantCulture, $"@r{i}");
+                names[3 + (2 * i)] = string.Create(CultureInfo.InvariantCulture, $"@k{i}");
+                values.Append(i == 0 ? "(" : ", (").Append(names[2 + (2 * i)]).Append(", ").Append(names[3 + (2 * i)]).Append(')');
+            }
+
+            // VALUES columns are named column1, column2 by both engines; CROSS JOIN keeps SQLite on the keys first,
+            // then each alert by its id (not a scan of the tenant's alerts).
+            return _findAlerts[index] = new SqlReusedCommand(c, tx, $"""
+                SELECT a.rule_id, a.dedupe_key, a.id, a.status, a.first_seen, a.last_seen, a.closed_at, a.count, a.incident_id,
+                       CASE WHEN a.count < @max THEN a.samples ELSE NULL END
+                FROM (VALUES {values}) AS k CROSS JOIN alerts a
+                WHERE a.id = (SELECT x.id FROM alerts x WHERE x.tenant_id = @tenant AND x.rule_id = k.column1 AND x.dedupe_key = k.column2
+                              ORDER BY x.last_seen DESC, x.id DESC LIMIT 1)
+                  AND a.tenant_id = @tenant{_forUpdateOfAlert}
+                """, names);
         }
 
         /// <summary>The open incident of an entity a new alert at <paramref name="eventMs"/> joins, as the store's query would pick it.</summary>
@@ -526,9 +596,12 @@ internal sealed partial class SqlAlertStore
 
         public async ValueTask DisposeAsync()
         {
-            if (_findAlert is not null)
+            foreach (var lookup in _findAlerts)
             {
-                await _findAlert.DisposeAsync().ConfigureAwait(false);
+                if (lookup is not null)
+                {
+                    await lookup.DisposeAsync().ConfigureAwait(false);
+                }
             }
 
             if (_findIncidents is not null)

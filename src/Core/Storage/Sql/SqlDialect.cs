@@ -20,6 +20,12 @@ public abstract class SqlDialect
     /// <summary>Appended to a SELECT that reads a row the transaction will update (row lock), or empty.</summary>
     public abstract string ForUpdate { get; }
 
+    /// <summary>
+    /// Appended to a SELECT that joins other row sources (such as a VALUES list) to lock only the rows of the table
+    /// aliased <paramref name="alias"/>, or empty.
+    /// </summary>
+    public abstract string ForUpdateOf(string alias);
+
     /// <summary>Appended to the job-claim subquery so concurrent runners skip each other's rows, or empty.</summary>
     public abstract string SkipLocked { get; }
 
