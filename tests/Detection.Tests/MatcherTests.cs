@@ -138,6 +138,42 @@ public sealed class MatcherTests
         Assert.True(found > 100, $"short literals were found only {found} times");
     }
 
+    [Theory]
+    [InlineData("\u00e9")]
+    [InlineData("x\u00e9")]
+    [InlineData("xy\u00e9")]
+    [InlineData("x\u00e9y")]
+    [InlineData("0\uFE0F\u20E3")]
+    [InlineData("\uD83D\uDE00")]
+    public void Short_literals_with_a_non_ascii_character_are_found_wherever_it_is(string literal)
+    {
+        // A large set (searched by the gram matcher) whose other literals are long: the short literal is found
+        // from its non-ASCII character, which may come after one or two ASCII ones.
+        var random = new Random(literal.Length);
+        var patterns = new List<(string Pattern, int Id)>();
+        for (var id = 0; id < 100; id++)
+        {
+            patterns.Add(("long literal " + id.ToString(System.Globalization.CultureInfo.InvariantCulture), id));
+        }
+
+        patterns.Add((literal, 100));
+        patterns.Add(("q", 101));
+        var matcher = new SubstringMatcher(patterns);
+        var bits = new PredicateBits();
+        bits.EnsureCapacity(2);
+        for (var at = 0; at < 20; at++)
+        {
+            var text = new string('a', at) + literal + new string('b', 20 - at);
+            matcher.Search(text, bits);
+            Assert.True(bits.Get(100), $"'{literal}' at {at}");
+            Assert.False(bits.Get(101));
+            bits.Clear();
+            matcher.Search(text.Replace(literal, literal[..^1] + "z", StringComparison.Ordinal), bits);
+            Assert.False(bits.Get(100), $"a truncated '{literal}' at {at}");
+            bits.Clear();
+        }
+    }
+
     [Fact]
     public void Equality_lookups_find_literals_of_every_length_including_very_long_ones()
     {

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Text;
 
 namespace McpSecurity.Detection.Engine;
 
@@ -9,9 +10,11 @@ namespace McpSecurity.Detection.Engine;
 /// four characters or more is anchored on one of its four-character grams (on several consecutive ones when all
 /// literals are long, so that only every few positions of the text need testing); the text is scanned once, its
 /// grams tested against two 64 Kbit filters with independent hashes, and only grams passing both look up the
-/// anchored literals and compare them in place. Literals of one to three characters are looked up wherever their
-/// first two characters pass a pair filter; when all of them start with rare characters (emoji, '~', '^'), a
-/// vectorised search skips to those characters instead of testing every position. Built once; searching allocates nothing.
+/// anchored literals and compare them in place. Literals of one to three characters are found by vectorised
+/// searches rather than by testing every position: those with a non-ASCII character (emoji) from wherever a
+/// non-ASCII character occurs, the ASCII ones by their first characters when those are rare ('~', '^'), otherwise
+/// by a multi-string search; each place found is checked with a pair filter and exact lookups. Built once;
+/// searching allocates nothing.
 /// </summary>
 internal sealed class GramMatcher
 {
@@ -29,8 +32,20 @@ internal sealed class GramMatcher
     private readonly bool _hasSingles;
     private readonly bool _hasShort;
 
-    /// <summary>First characters of every literal of one to three characters, when few enough to skip to with a vectorised search.</summary>
+    /// <summary>
+    /// First characters of the ASCII literals of one to three characters, when rare enough to skip to with a
+    /// vectorised search; otherwise <see cref="_asciiShort"/> and <see cref="_asciiSingles"/> find them.
+    /// </summary>
     private readonly SearchValues<char>? _shortStarts;
+
+    /// <summary>The ASCII literals of two or three characters, for a vectorised multi-string search.</summary>
+    private readonly SearchValues<string>? _asciiShort;
+
+    /// <summary>The ASCII literals of one character.</summary>
+    private readonly SearchValues<char>? _asciiSingles;
+
+    /// <summary>True when a literal of one to three characters has a non-ASCII character (emoji, symbols).</summary>
+    private readonly bool _hasNonAscii;
 
     /// <summary>True when an empty literal is searched (it occurs in every text).</summary>
     public bool HasEmpty => _empty.Length > 0;
@@ -136,10 +151,34 @@ internal sealed class GramMatcher
         _empty = [.. empty];
         _hasSingles = singles.Count > 0;
         _hasShort = shortOnes.Count > 0;
-        var starts = new HashSet<char>(singles.Keys);
-        foreach (var key in shortOnes.Keys)
+        // Short literals are found by vectorised searches, not by testing every position: one with a non-ASCII
+        // character wherever a non-ASCII character occurs (rare in ordinary text), an ASCII one by its first
+        // character when those are rare, otherwise by a multi-string search.
+        var starts = new HashSet<char>();
+        var asciiShort = new List<string>();
+        var asciiSingles = new List<char>();
+        foreach (var (pattern, _) in patterns)
         {
-            starts.Add((char)(key & 0xFFFF));
+            if (pattern.Length is 0 or >= Gram)
+            {
+                continue;
+            }
+
+            if (!Ascii.IsValid(pattern))
+            {
+                _hasNonAscii = true;
+                continue;
+            }
+
+            starts.Add(pattern[0]);
+            if (pattern.Length == 1)
+            {
+                asciiSingles.Add(pattern[0]);
+            }
+            else
+            {
+                asciiShort.Add(pattern);
+            }
         }
 
         var share = 0;
@@ -148,10 +187,14 @@ internal sealed class GramMatcher
             share += Commonness(char.ToLowerInvariant(c));
         }
 
-        // Worth it when the start characters are rare in ordinary text (a few punctuation marks, surrogates).
-        if (starts.Count > 0 && share <= MaxStartCommonness)
+        if (share <= MaxStartCommonness)
         {
-            _shortStarts = SearchValues.Create([.. starts]);
+            _shortStarts = starts.Count > 0 ? SearchValues.Create([.. starts]) : null;
+        }
+        else
+        {
+            _asciiShort = asciiShort.Count > 0 ? SearchValues.Create([.. new HashSet<string>(asciiShort, StringComparer.Ordinal)], StringComparison.Ordinal) : null;
+            _asciiSingles = asciiSingles.Count > 0 ? SearchValues.Create([.. new HashSet<char>(asciiSingles)]) : null;
         }
     }
 
@@ -174,74 +217,59 @@ internal sealed class GramMatcher
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong PairHash(uint pair) => (pair * 0x9E3779B97F4A7C15UL) >> (64 - FilterBits);
 
-    /// <summary>Largest summed <see cref="Commonness"/> of the short literals' start characters for skipping to them.</summary>
+    /// <summary>Largest summed <see cref="Commonness"/> of the ASCII short literals' first characters for skipping to them.</summary>
     private const int MaxStartCommonness = 24;
 
-    /// <summary>Literals of one to three characters: a table for single characters, a pair filter then exact lookups.</summary>
+    /// <summary>Literals of one to three characters: vectorised searches for where one may start, then exact lookups there.</summary>
     private void SearchShort(ReadOnlySpan<char> text, PredicateBits bits)
     {
         if (_shortStarts is not null)
         {
+            SearchShortFrom(text, _shortStarts, bits);
+        }
+
+        if (_asciiShort is not null)
+        {
             var offset = 0;
-            while (true)
+            int k;
+            while ((k = text[offset..].IndexOfAny(_asciiShort)) >= 0)
             {
-                var k = text[offset..].IndexOfAny(_shortStarts);
-                if (k < 0)
+                SearchShortAt(text, offset + k, bits);
+                offset += k + 1;
+            }
+        }
+
+        if (_asciiSingles is not null)
+        {
+            SearchShortFrom(text, _asciiSingles, bits);
+        }
+
+        if (_hasNonAscii)
+        {
+            // A literal with a non-ASCII character starts at most two places before its first one.
+            var offset = 0;
+            int k;
+            while ((k = text[offset..].IndexOfAnyExceptInRange('\0', '\u007F')) >= 0)
+            {
+                var at = offset + k;
+                for (var start = Math.Max(0, at - 2); start <= at; start++)
                 {
-                    return;
+                    SearchShortAt(text, start, bits);
                 }
 
-                var at = offset + k;
-                SearchShortAt(text, at, bits);
                 offset = at + 1;
             }
         }
+    }
 
-
-        if (_hasSingles)
+    private void SearchShortFrom(ReadOnlySpan<char> text, SearchValues<char> starts, PredicateBits bits)
+    {
+        var offset = 0;
+        int k;
+        while ((k = text[offset..].IndexOfAny(starts)) >= 0)
         {
-            foreach (var c in text)
-            {
-                var ids = c < 128 ? _singleAscii[c] : _singleOther.GetValueOrDefault(c);
-                if (ids is not null)
-                {
-                    foreach (var id in ids)
-                    {
-                        bits.Set(id);
-                    }
-                }
-            }
-        }
-
-        if (!_hasShort)
-        {
-            return;
-        }
-
-        var filter = _pairFilter;
-        for (var i = 0; i + 1 < text.Length; i++)
-        {
-            var ph = PairHash(text[i] | ((uint)text[i + 1] << 16));
-            if ((filter[ph >> 6] & (1UL << (int)(ph & 63))) == 0)
-            {
-                continue;
-            }
-
-            if (_short.TryGetValue(Pack(text.Slice(i, 2)), out var two))
-            {
-                foreach (var id in two)
-                {
-                    bits.Set(id);
-                }
-            }
-
-            if (i + 2 < text.Length && _short.TryGetValue(Pack(text.Slice(i, 3)), out var three))
-            {
-                foreach (var id in three)
-                {
-                    bits.Set(id);
-                }
-            }
+            SearchShortAt(text, offset + k, bits);
+            offset += k + 1;
         }
     }
 
