@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -23,7 +24,6 @@ internal sealed class GramMatcher
 
     private readonly ulong[] _filter = new ulong[(1 << FilterBits) / 64];
     private readonly ulong[] _filter2 = new ulong[(1 << FilterBits) / 64];
-    private readonly Dictionary<ulong, Anchored[]> _anchors = [];
     private readonly ulong[] _pairFilter = new ulong[(1 << FilterBits) / 64];
     private readonly Dictionary<ulong, int[]> _short = [];
     private readonly int[][] _singleAscii = new int[128][];
@@ -126,10 +126,37 @@ internal sealed class GramMatcher
             }
         }
 
+        // The anchor table, flat: open addressing over (gram, run of entries), entries pointing into one buffer
+        // of literal characters, so a lookup touches one slot, one run of entries and the literal's characters.
+        var tableBits = Math.Max(4, BitOperations.Log2((uint)Math.Max(1, byGram.Count)) + 2);
+        _table = new GramSlot[1 << tableBits];
+        _tableShift = 64 - tableBits;
+        var entries = new List<AnchorEntry>();
+        var chars = new List<char>();
+        var charStart = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var (gram, list) in byGram)
         {
-            _anchors[gram] = [.. list];
+            var t = (int)(Mix(gram) >> _tableShift);
+            while (_table[t].Count != 0)
+            {
+                t = (t + 1) & (_table.Length - 1);
+            }
+
+            _table[t] = new GramSlot { Gram = gram, Start = entries.Count, Count = list.Count };
+            foreach (var a in list)
+            {
+                if (!charStart.TryGetValue(a.Pattern, out var at))
+                {
+                    charStart[a.Pattern] = at = chars.Count;
+                    chars.AddRange(a.Pattern);
+                }
+
+                entries.Add(new AnchorEntry(at, a.Pattern.Length, a.Offset, a.Id));
+            }
         }
+
+        _entries = [.. entries];
+        _chars = [.. chars];
 
         foreach (var (key, ids) in shortOnes)
         {
@@ -322,7 +349,7 @@ internal sealed class GramMatcher
         }
 
         SearchShort(text, bits);
-        if (text.Length < Gram || _anchors.Count == 0)
+        if (text.Length < Gram || _entries.Length == 0)
         {
             return;
         }
@@ -347,21 +374,60 @@ internal sealed class GramMatcher
                 continue;
             }
 
-            if (!_anchors.TryGetValue(gram, out var entries))
+            LookUp(text, i, gram, bits);
+        }
+    }
+
+    /// <summary>Compares the literals anchored on <paramref name="gram"/>, found at <paramref name="i"/>, in place.</summary>
+    private void LookUp(ReadOnlySpan<char> text, int i, ulong gram, PredicateBits bits)
+    {
+        var table = _table;
+        var mask = table.Length - 1;
+        for (var t = (int)(Mix(gram) >> _tableShift); ; t = (t + 1) & mask)
+        {
+            ref readonly var slot = ref table[t];
+            if (slot.Count == 0)
+            {
+                return;
+            }
+
+            if (slot.Gram != gram)
             {
                 continue;
             }
 
-            foreach (var e in entries)
+            foreach (ref readonly var e in _entries.AsSpan(slot.Start, slot.Count))
             {
                 var from = i - e.Offset;
-                if (from >= 0 && from + e.Pattern.Length <= text.Length && text.Slice(from, e.Pattern.Length).SequenceEqual(e.Pattern))
+                if (from >= 0 && from + e.Length <= text.Length && text.Slice(from, e.Length).SequenceEqual(_chars.AsSpan(e.CharStart, e.Length)))
                 {
                     bits.Set(e.Id);
                 }
             }
+
+            return;
         }
     }
+
+    /// <summary>Table hash of a gram (a third multiplier, independent of the two filters).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Mix(ulong gram) => gram * 0xD6E8FEB86659FD93UL;
+
+    private readonly GramSlot[] _table;
+    private readonly int _tableShift;
+    private readonly AnchorEntry[] _entries;
+    private readonly char[] _chars;
+
+    /// <summary>A gram of the anchor table and its run of entries (an empty slot has no entries).</summary>
+    private struct GramSlot
+    {
+        public ulong Gram;
+        public int Start;
+        public int Count;
+    }
+
+    /// <summary>A literal anchored on a gram: where its characters are, and the gram's offset in it.</summary>
+    private readonly record struct AnchorEntry(int CharStart, int Length, int Offset, int Id);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong Hash(ulong gram) => (gram * 0x9E3779B97F4A7C15UL) >> (64 - FilterBits);
