@@ -174,6 +174,55 @@ public sealed class MatcherTests
         }
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Prefix_and_suffix_tries_find_exactly_the_literals_a_plain_test_finds(bool prefix)
+    {
+        var mode = prefix ? TrieMode.Prefix : TrieMode.Suffix;
+        // Nodes with more than eight children (a binary search), non-ASCII first characters, the empty literal,
+        // and literals that are prefixes of one another.
+        var random = new Random((int)mode + 3);
+        const string wide = "abcdefghijklmnopqrstuvwxyz0123456789\\.-_\u00e9\u4e2d";
+        var patterns = new List<(string Pattern, int Id)> { (string.Empty, 0) };
+        for (var id = 1; id < 400; id++)
+        {
+            var length = random.Next(1, 7);
+            var literal = new StringBuilder();
+            for (var k = 0; k < length; k++)
+            {
+                literal.Append(k < 2 ? wide[random.Next(wide.Length)] : Alphabet[random.Next(Alphabet.Length)]);
+            }
+
+            patterns.Add((literal.ToString(), id));
+        }
+
+        patterns.Add((patterns[5].Pattern, 400));
+        var trie = new LiteralTrie(mode, patterns);
+        var bits = new PredicateBits();
+        bits.EnsureCapacity((patterns.Count + 63) / 64);
+        for (var round = 0; round < 500; round++)
+        {
+            var planted = patterns[random.Next(patterns.Count)].Pattern;
+            var noise = new StringBuilder();
+            var length = random.Next(0, 8);
+            for (var k = 0; k < length; k++)
+            {
+                noise.Append(round % 2 == 0 ? wide[random.Next(wide.Length)] : Alphabet[random.Next(Alphabet.Length)]);
+            }
+
+            var text = mode == TrieMode.Prefix ? planted + noise : noise + planted;
+            trie.Search(text, bits);
+            foreach (var (pattern, id) in patterns)
+            {
+                var expected = mode == TrieMode.Prefix ? text.StartsWith(pattern, StringComparison.Ordinal) : text.EndsWith(pattern, StringComparison.Ordinal);
+                Assert.True(expected == bits.Get(id), $"'{pattern}' {mode} of '{text}'");
+            }
+
+            bits.Clear();
+        }
+    }
+
     [Fact]
     public void Equality_lookups_find_literals_of_every_length_including_very_long_ones()
     {
