@@ -388,11 +388,12 @@ internal sealed partial class SqlAlertStore
             }
 
             // VALUES columns are named column1, column2 by both engines; CROSS JOIN keeps SQLite on the keys first,
-            // then each alert by its id (not a scan of the tenant's alerts).
+            // then each alert by its id (not a scan of the tenant's alerts). Samples are read only when there is room for more.
             return _findAlerts[index] = new SqlReusedCommand(c, tx, $"""
                 SELECT a.rule_id, a.dedupe_key, a.id, a.status, a.first_seen, a.last_seen, a.closed_at, a.count, a.incident_id,
-                       CASE WHEN a.count < @max THEN a.samples ELSE NULL END
+                       s.samples
                 FROM (VALUES {values}) AS k CROSS JOIN alerts a
+                LEFT JOIN alert_samples s ON a.count < @max AND s.tenant_id = @tenant AND s.alert_id = a.id
                 WHERE a.id = (SELECT x.id FROM alerts x WHERE x.tenant_id = @tenant AND x.rule_id = k.column1 AND x.dedupe_key = k.column2
                               ORDER BY x.last_seen DESC, x.id DESC LIMIT 1)
                   AND a.tenant_id = @tenant{_forUpdateOfAlert}
@@ -549,15 +550,15 @@ internal sealed partial class SqlAlertStore
             }
 
             await using (var insert = new SqlRowWriter(c, tx,
-                $"INSERT INTO alerts ({AlertColumns}, dedupe_key, samples, closed_at) VALUES (@id, @tenant, @rule, @title, @level, @author, @file, @host, @user, @process, @src, @dst, @attack, @fields, @first, @last, @count, 0, 0, NULL, NULL, @incident, @now, @now, @key, @samples, NULL)",
-                "@id", "@tenant", "@rule", "@title", "@level", "@author", "@file", "@host", "@user", "@process", "@src", "@dst", "@attack", "@fields", "@first", "@last", "@count", "@incident", "@now", "@key", "@samples"))
+                $"INSERT INTO alerts ({AlertColumns}, dedupe_key, closed_at) VALUES (@id, @tenant, @rule, @title, @level, @author, @file, @host, @user, @process, @src, @dst, @attack, @fields, @first, @last, @count, 0, 0, NULL, NULL, @incident, @now, @now, @key, NULL)",
+                "@id", "@tenant", "@rule", "@title", "@level", "@author", "@file", "@host", "@user", "@process", "@src", "@dst", "@attack", "@fields", "@first", "@last", "@count", "@incident", "@now", "@key"))
             await using (var merge = new SqlRowWriter(c, tx, """
-                UPDATE alerts SET count = count + @added, samples = COALESCE(@samples, samples),
+                UPDATE alerts SET count = count + @added,
                        last_seen = CASE WHEN @last > last_seen THEN @last ELSE last_seen END,
                        first_seen = CASE WHEN @first < first_seen THEN @first ELSE first_seen END,
                        updated_at = @now
                 WHERE tenant_id = @tenant AND id = @id
-                """, "@added", "@samples", "@last", "@first", "@now", "@tenant", "@id"))
+                """, "@added", "@last", "@first", "@now", "@tenant", "@id"))
             await using (var suppress = new SqlRowWriter(c, tx, "UPDATE alerts SET suppressed = suppressed + @suppressed WHERE tenant_id = @tenant AND id = @id", "@suppressed", "@tenant", "@id"))
             {
                 foreach (var a in _alerts)
@@ -570,14 +571,14 @@ internal sealed partial class SqlAlertStore
                             e.Host, e.User, e.Process, e.SourceIp, e.DestinationIp,
                             JsonSerializer.Serialize(s.Attack, AlertJsonContext.Default.AlertAttack),
                             JsonSerializer.Serialize([.. s.MatchedFields], AlertJsonContext.Default.StringArray),
-                            a.FirstSeen, a.LastSeen, a.Count, a.IncidentId, nowMs, a.DedupeKey, a.Samples], cancellationToken).ConfigureAwait(false);
+                            a.FirstSeen, a.LastSeen, a.Count, a.IncidentId, nowMs, a.DedupeKey], cancellationToken).ConfigureAwait(false);
                         continue;
                     }
 
                     if (a.Merged > 0)
                     {
                         // A stored alert's first and last event are only moved outwards, so the batch's extremes are enough.
-                        await merge.AddAsync([a.Merged, a.SamplesChanged ? a.Samples : null, a.LastSeen, a.FirstSeen, nowMs, _tenant, a.Id], cancellationToken).ConfigureAwait(false);
+                        await merge.AddAsync([a.Merged, a.LastSeen, a.FirstSeen, nowMs, _tenant, a.Id], cancellationToken).ConfigureAwait(false);
                     }
 
                     if (a.Suppressed > 0)
@@ -589,6 +590,26 @@ internal sealed partial class SqlAlertStore
                 await insert.FlushAsync(cancellationToken).ConfigureAwait(false);
                 await merge.FlushAsync(cancellationToken).ConfigureAwait(false);
                 await suppress.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            // After the alerts they belong to: the new alerts' samples, and the stored alerts' that gained some.
+            await using (var insert = new SqlRowWriter(c, tx, "INSERT INTO alert_samples (alert_id, tenant_id, samples) VALUES (@id, @tenant, @samples)", "@id", "@tenant", "@samples"))
+            await using (var update = new SqlRowWriter(c, tx, "UPDATE alert_samples SET samples = @samples WHERE tenant_id = @tenant AND alert_id = @id", "@samples", "@tenant", "@id"))
+            {
+                foreach (var a in _alerts)
+                {
+                    if (a.Created)
+                    {
+                        await insert.AddAsync([a.Id, _tenant, a.Samples], cancellationToken).ConfigureAwait(false);
+                    }
+                    else if (a.SamplesChanged)
+                    {
+                        await update.AddAsync([a.Samples, _tenant, a.Id], cancellationToken).ConfigureAwait(false);
+                    }
+                }
+
+                await insert.FlushAsync(cancellationToken).ConfigureAwait(false);
+                await update.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
 
             await store.AppendAuditBatchAsync(c, tx, _tenant, _audit, cancellationToken).ConfigureAwait(false);

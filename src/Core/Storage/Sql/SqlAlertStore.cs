@@ -73,24 +73,22 @@ internal sealed partial class SqlAlertStore(SqlStore store, string tenant) : IAl
         {
             if (existingStatus != AlertStatus.Closed && Math.Abs(eventMs - lastSeen) <= (long)policy.DedupeWindow.TotalMilliseconds)
             {
-                var appendSample = count < policy.MaxSamples;
-                var sql = appendSample
-                    ? "UPDATE alerts SET count = count + 1, samples = @samples, "
-                    : "UPDATE alerts SET count = count + 1, ";
-                byte[]? samples = null;
-                if (appendSample)
+                if (count < policy.MaxSamples)
                 {
-                    await using var read = Create(c, tx, "SELECT samples FROM alerts WHERE tenant_id = @tenant AND id = @id", ("@tenant", tenant), ("@id", existingId));
+                    await using var read = Create(c, tx, "SELECT samples FROM alert_samples WHERE tenant_id = @tenant AND alert_id = @id", ("@tenant", tenant), ("@id", existingId));
                     var current = (byte[])(await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
-                    samples = AppendSample(current, sample);
+                    await using var write = Create(c, tx, "UPDATE alert_samples SET samples = @samples WHERE tenant_id = @tenant AND alert_id = @id",
+                        ("@samples", AppendSample(current, sample)), ("@tenant", tenant), ("@id", existingId));
+                    await write.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                 }
 
-                await using (var update = Create(c, tx, sql + """
+                await using (var update = Create(c, tx, """
+                    UPDATE alerts SET count = count + 1,
                     last_seen = CASE WHEN @t > last_seen THEN @t ELSE last_seen END,
                     first_seen = CASE WHEN @t < first_seen THEN @t ELSE first_seen END,
                     updated_at = @now
                     WHERE tenant_id = @tenant AND id = @id
-                    """, ("@samples", samples), ("@t", eventMs), ("@now", Ms(now)), ("@tenant", tenant), ("@id", existingId)))
+                    """, ("@t", eventMs), ("@now", Ms(now)), ("@tenant", tenant), ("@id", existingId)))
                 {
                     await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                 }
@@ -150,12 +148,18 @@ internal sealed partial class SqlAlertStore(SqlStore store, string tenant) : IAl
 
         var e = alert.Entities;
         await using (var insert = Create(c, tx,
-            $"INSERT INTO alerts ({AlertColumns}, dedupe_key, samples, closed_at) VALUES (@id, @tenant, @rule, @title, @level, @author, @file, @host, @user, @process, @src, @dst, @attack, @fields, @t, @t, 1, 0, 0, NULL, NULL, @incident, @now, @now, @key, @samples, NULL)",
+            $"INSERT INTO alerts ({AlertColumns}, dedupe_key, closed_at) VALUES (@id, @tenant, @rule, @title, @level, @author, @file, @host, @user, @process, @src, @dst, @attack, @fields, @t, @t, 1, 0, 0, NULL, NULL, @incident, @now, @now, @key, NULL)",
             ("@id", id), ("@tenant", tenant), ("@rule", alert.RuleId), ("@title", Truncate(alert.RuleTitle, 512)), ("@level", level), ("@author", alert.Author), ("@file", alert.RuleFile),
             ("@host", e.Host), ("@user", e.User), ("@process", e.Process), ("@src", e.SourceIp), ("@dst", e.DestinationIp),
             ("@attack", JsonSerializer.Serialize(alert.Attack, AlertJsonContext.Default.AlertAttack)),
             ("@fields", JsonSerializer.Serialize([.. alert.MatchedFields], AlertJsonContext.Default.StringArray)),
-            ("@t", eventMs), ("@incident", incidentId), ("@now", Ms(now)), ("@key", dedupeKey), ("@samples", AppendSample("[]"u8.ToArray(), sample))))
+            ("@t", eventMs), ("@incident", incidentId), ("@now", Ms(now)), ("@key", dedupeKey)))
+        {
+            await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await using (var insert = Create(c, tx, "INSERT INTO alert_samples (alert_id, tenant_id, samples) VALUES (@id, @tenant, @samples)",
+            ("@id", id), ("@tenant", tenant), ("@samples", AppendSample("[]"u8.ToArray(), sample))))
         {
             await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -216,7 +220,7 @@ internal sealed partial class SqlAlertStore(SqlStore store, string tenant) : IAl
     public async Task<byte[]?> GetAlertSamplesAsync(string id, CancellationToken cancellationToken)
     {
         await using var c = await _dialect.OpenAsync(tenant, cancellationToken).ConfigureAwait(false);
-        await using var cmd = Create(c, null, "SELECT samples FROM alerts WHERE tenant_id = @tenant AND id = @id", ("@tenant", tenant), ("@id", id));
+        await using var cmd = Create(c, null, "SELECT samples FROM alert_samples WHERE tenant_id = @tenant AND alert_id = @id", ("@tenant", tenant), ("@id", id));
         return await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as byte[];
     }
 
