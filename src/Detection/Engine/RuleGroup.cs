@@ -402,14 +402,22 @@ internal sealed class RuleGroup
 
         _ruleArray = [.. _rules];
         _literals = new OnDemandLiteral[count];
+        var chars = new List<char>();
         for (var id = 0; id < count; id++)
         {
             var p = _predicates[id];
             if (_isOther[id] && _slotOf[id] >= 0 && !p.CaseSensitive && p.Kind is MatchKind.Equals or MatchKind.Contains or MatchKind.StartsWith or MatchKind.EndsWith)
             {
-                _literals[id] = new OnDemandLiteral(p.Text, _slotOf[id], p.Kind);
+                _literals[id] = new OnDemandLiteral(chars.Count, p.Text.Length, _slotOf[id], p.Kind);
+                chars.AddRange(p.Text);
+            }
+            else
+            {
+                _literals[id] = new OnDemandLiteral(-1, 0, -1, p.Kind);
             }
         }
+
+        _literalChars = [.. chars];
     }
 
     /// <summary>True for predicates the per-field matchers can search: case-insensitive equals, contains, startswith, endswith.</summary>
@@ -895,9 +903,11 @@ internal sealed class RuleGroup
     public bool EvaluateOther(int id, EventIndex index)
     {
         ref readonly var literal = ref _literals[id];
-        if (literal.Text is { } text)
+        if (literal.Start >= 0)
         {
-            // The common case, a case-insensitive literal of one field: everything needed is in one entry.
+            // The common case, a case-insensitive literal of one field: one entry, and its characters next to
+            // those of the same rule's other literals.
+            var text = _literalChars.AsSpan(literal.Start, literal.Length);
             for (var n = index.Head(literal.Slot); n >= 0; n = index.Next(n))
             {
                 var v = index.ValueOf(n);
@@ -943,7 +953,7 @@ internal sealed class RuleGroup
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool LiteralHolds(MatchKind kind, ReadOnlySpan<char> value, string text) => kind switch
+    private static bool LiteralHolds(MatchKind kind, ReadOnlySpan<char> value, ReadOnlySpan<char> text) => kind switch
     {
         MatchKind.Equals => value.SequenceEqual(text),
         MatchKind.Contains => value.Contains(text, StringComparison.Ordinal),
@@ -954,12 +964,15 @@ internal sealed class RuleGroup
     /// <summary>
     /// On-demand case-insensitive literals of one field (equals, contains, startswith, endswith), packed by
     /// predicate id so that testing one reads a single entry instead of the predicate's object; other predicates
-    /// have a null text here.
+    /// have a negative start here.
     /// </summary>
     private OnDemandLiteral[] _literals = [];
 
+    /// <summary>The characters of every on-demand literal, in predicate order (a rule's literals side by side).</summary>
+    private char[] _literalChars = [];
+
     [StructLayout(LayoutKind.Auto)]
-    private readonly record struct OnDemandLiteral(string? Text, int Slot, MatchKind Kind);
+    private readonly record struct OnDemandLiteral(int Start, int Length, int Slot, MatchKind Kind);
 
     private static bool EvaluateAbsence(PredicateSpec p, int slot, EventIndex index)
     {
