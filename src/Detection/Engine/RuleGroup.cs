@@ -106,6 +106,12 @@ internal sealed class RuleGroup
     private readonly List<int> _predicateRule = [];
     private readonly List<CompiledRule> _rules = [];
     private CompiledRule[] _ruleArray = [];
+
+    /// <summary>What evaluating a candidate rule reads, one dense entry per rule (index as in <see cref="_ruleArray"/>).</summary>
+    private HotRule[] _hot = [];
+
+    [StructLayout(LayoutKind.Auto)]
+    private readonly record struct HotRule(CondNode Condition, int GlobalIndex, bool HasOtherPredicates);
     private int[] _slotOf = [];
     private int[] _refSlotOf = [];
     private int[] _ownerOf = [];
@@ -401,6 +407,11 @@ internal sealed class RuleGroup
         }
 
         _ruleArray = [.. _rules];
+        _hot = new HotRule[_ruleArray.Length];
+        for (var r = 0; r < _ruleArray.Length; r++)
+        {
+            _hot[r] = new HotRule(_ruleArray[r].Condition, _ruleArray[r].GlobalIndex, _ruleArray[r].HasOtherPredicates);
+        }
         _literals = new OnDemandLiteral[count];
         var chars = new List<char>();
         for (var id = 0; id < count; id++)
@@ -737,12 +748,13 @@ internal sealed class RuleGroup
 
         var matches = 0;
         Span<int> named = stackalloc int[16];
-        var rules = _ruleArray;
+        var hot = _hot;
         var anyQuarantined = engine.AnyQuarantined;
         for (var i = 0; i < c; i++)
         {
-            var rule = rules[candidates[i]];
-            if (anyQuarantined && engine.IsQuarantined(rule.GlobalIndex))
+            // What evaluation needs is read from the dense per-rule entries; the rule itself only on a match.
+            ref readonly var entry = ref hot[candidates[i]];
+            if (anyQuarantined && engine.IsQuarantined(entry.GlobalIndex))
             {
                 continue;
             }
@@ -751,20 +763,20 @@ internal sealed class RuleGroup
             var started = scratch.SampleTiming ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
             try
             {
-                if (!rule.HasOtherPredicates)
+                if (!entry.HasOtherPredicates)
                 {
-                    hit = rule.Condition.Eval(bits);
+                    hit = entry.Condition.Eval(bits);
                 }
                 else
                 {
                     var ctx = new EvalContext { Bits = bits, Computed = computed, Group = this, Index = index };
-                    hit = rule.Condition.Eval(ref ctx);
+                    hit = entry.Condition.Eval(ref ctx);
                     if (hit)
                     {
                         // Predicates skipped by short-circuit evaluation still name matched fields; once one
                         // predicate of a field is true, the field is named and its other predicates are not needed.
                         var k = 0;
-                        foreach (var id in rule.PositivePredicates)
+                        foreach (var id in _ruleArray[candidates[i]].PositivePredicates)
                         {
                             var slot = _slotOf[id];
                             if (named[..k].Contains(slot))
@@ -782,24 +794,25 @@ internal sealed class RuleGroup
             }
             catch (RegexMatchTimeoutException ex)
             {
-                engine.RegexTimedOut(rule.GlobalIndex, ex);
+                engine.RegexTimedOut(entry.GlobalIndex, ex);
                 continue;
             }
             catch (Exception ex)
             {
-                engine.Quarantine(rule.GlobalIndex, ex);
+                engine.Quarantine(entry.GlobalIndex, ex);
                 continue;
             }
 
             if (started != 0)
             {
-                engine.RecordTiming(rule.GlobalIndex, System.Diagnostics.Stopwatch.GetTimestamp() - started);
+                engine.RecordTiming(entry.GlobalIndex, System.Diagnostics.Stopwatch.GetTimestamp() - started);
             }
 
             if (hit)
             {
                 matches++;
-                engine.RecordMatch(rule.GlobalIndex);
+                engine.RecordMatch(entry.GlobalIndex);
+                var rule = _ruleArray[candidates[i]];
                 sink.OnMatch(rule.Rule, MatchedFields(rule, bits, scratch));
             }
         }
