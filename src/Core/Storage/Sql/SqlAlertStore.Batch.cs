@@ -531,7 +531,7 @@ internal sealed partial class SqlAlertStore
                        level_rank = CASE WHEN @level > level_rank THEN @level ELSE level_rank END,
                        updated_at = @now
                 WHERE tenant_id = @tenant AND id = @id
-                """, "@added", "@last", "@first", "@level", "@now", "@tenant", "@id"))
+                """, "@added", "@last", "@first", "@level", "@now", "@tenant", "@id") { Prepare = true })
             {
                 foreach (var i in _incidentOrder)
                 {
@@ -558,8 +558,8 @@ internal sealed partial class SqlAlertStore
                        first_seen = CASE WHEN @first < first_seen THEN @first ELSE first_seen END,
                        updated_at = @now
                 WHERE tenant_id = @tenant AND id = @id
-                """, "@added", "@last", "@first", "@now", "@tenant", "@id"))
-            await using (var suppress = new SqlRowWriter(c, tx, "UPDATE alerts SET suppressed = suppressed + @suppressed WHERE tenant_id = @tenant AND id = @id", "@suppressed", "@tenant", "@id"))
+                """, "@added", "@last", "@first", "@now", "@tenant", "@id") { Prepare = true })
+            await using (var suppress = new SqlRowWriter(c, tx, "UPDATE alerts SET suppressed = suppressed + @suppressed WHERE tenant_id = @tenant AND id = @id", "@suppressed", "@tenant", "@id") { Prepare = true })
             {
                 foreach (var a in _alerts)
                 {

@@ -16,6 +16,9 @@ internal sealed class SqlRowWriter : IAsyncDisposable
     private readonly DbCommand? _command;
     private DbBatch? _batch;
 
+    /// <summary>True to prepare the batch before sending it (one server-side statement for all its rows, kept by the connection).</summary>
+    public bool Prepare { get; init; }
+
     public SqlRowWriter(DbConnection connection, DbTransaction tx, string sql, params string[] names)
     {
         _connection = connection;
@@ -81,6 +84,11 @@ internal sealed class SqlRowWriter : IAsyncDisposable
         if (_batch is null || _batch.BatchCommands.Count == 0)
         {
             return -1;
+        }
+
+        if (Prepare)
+        {
+            await _batch.PrepareAsync(cancellationToken).ConfigureAwait(false);
         }
 
         await _batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
