@@ -72,6 +72,7 @@ internal sealed class EventIndex
     public int Head(int slot) => _compact is null ? (_slotStamp[slot] == _stamp ? _slotHead[slot] : -1) : CompactHead(_compact, slot);
 
     /// <summary>Looks a slot up in the table of a prepared index (pairs of slot + 1 and head, linear probing).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int CompactHead(int[] table, int slot)
     {
         for (var i = CompactHash(slot, _compactBits); ; i = (i + 1) & ((1 << _compactBits) - 1))
