@@ -524,14 +524,7 @@ internal sealed partial class SqlAlertStore
             await using (var insert = new SqlRowWriter(c, tx,
                 $"INSERT INTO incidents ({IncidentColumns}) VALUES (@id, @tenant, @title, @key, @level, 0, NULL, NULL, @first, @last, @count, @now, @now)",
                 "@id", "@tenant", "@title", "@key", "@level", "@first", "@last", "@count", "@now"))
-            await using (var touch = new SqlRowWriter(c, tx, """
-                UPDATE incidents SET alert_count = alert_count + @added,
-                       last_seen = CASE WHEN @last > last_seen THEN @last ELSE last_seen END,
-                       first_seen = CASE WHEN @first < first_seen THEN @first ELSE first_seen END,
-                       level_rank = CASE WHEN @level > level_rank THEN @level ELSE level_rank END,
-                       updated_at = @now
-                WHERE tenant_id = @tenant AND id = @id
-                """, "@added", "@last", "@first", "@level", "@now", "@tenant", "@id") { Prepare = true })
+            await using (var touch = new SqlRowWriter(c, tx, TouchIncidentSql, "@added", "@last", "@first", "@level", "@now", "@tenant", "@id") { Prepare = true })
             {
                 foreach (var i in _incidentOrder)
                 {

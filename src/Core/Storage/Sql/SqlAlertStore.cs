@@ -411,16 +411,19 @@ internal sealed partial class SqlAlertStore(SqlStore store, string tenant) : IAl
         return result;
     }
 
+    /// <summary>Adds alerts to an incident and widens its time range and level (one match, or a batch's).</summary>
+    private const string TouchIncidentSql = """
+        UPDATE incidents SET alert_count = alert_count + @added,
+               last_seen = CASE WHEN @last > last_seen THEN @last ELSE last_seen END,
+               first_seen = CASE WHEN @first < first_seen THEN @first ELSE first_seen END,
+               level_rank = CASE WHEN @level > level_rank THEN @level ELSE level_rank END,
+               updated_at = @now
+        WHERE tenant_id = @tenant AND id = @id
+        """;
+
     private async Task TouchIncidentAsync(DbConnection c, DbTransaction tx, string incidentId, long eventMs, int level, int added, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await using var update = Create(c, tx, """
-            UPDATE incidents SET alert_count = alert_count + @added,
-                   last_seen = CASE WHEN @t > last_seen THEN @t ELSE last_seen END,
-                   first_seen = CASE WHEN @t < first_seen THEN @t ELSE first_seen END,
-                   level_rank = CASE WHEN @level > level_rank THEN @level ELSE level_rank END,
-                   updated_at = @now
-            WHERE tenant_id = @tenant AND id = @id
-            """, ("@added", added), ("@t", eventMs), ("@level", level), ("@now", Ms(now)), ("@tenant", tenant), ("@id", incidentId));
+        await using var update = Create(c, tx, TouchIncidentSql, ("@added", added), ("@last", eventMs), ("@first", eventMs), ("@level", level), ("@now", Ms(now)), ("@tenant", tenant), ("@id", incidentId));
         await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 

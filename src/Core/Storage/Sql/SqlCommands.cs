@@ -24,6 +24,26 @@ public static class SqlCommands
         return command;
     }
 
+    /// <summary>Creates a command with named parameters whose values are set before each execution (initially null).</summary>
+    public static DbCommand CreateUnbound(DbConnection connection, DbTransaction? transaction, string sql, string[] names)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+#pragma warning disable CA2100 // SQL text is a constant of the calling store; values go in parameters
+        command.CommandText = sql;
+#pragma warning restore CA2100
+        foreach (var name in names)
+        {
+            var p = command.CreateParameter();
+            p.ParameterName = name;
+            p.Value = DBNull.Value;
+            command.Parameters.Add(p);
+        }
+
+        return command;
+    }
+
     /// <summary>Unix milliseconds of a time.</summary>
     public static long Ms(DateTimeOffset time) => time.ToUnixTimeMilliseconds();
 

@@ -14,18 +14,7 @@ internal sealed class SqlReusedCommand : IAsyncDisposable
 
     public SqlReusedCommand(DbConnection connection, DbTransaction tx, string sql, params string[] names)
     {
-        _command = connection.CreateCommand();
-        _command.Transaction = tx;
-#pragma warning disable CA2100 // SQL text is a constant of the calling store; values go in parameters
-        _command.CommandText = sql;
-#pragma warning restore CA2100
-        foreach (var n in names)
-        {
-            var p = _command.CreateParameter();
-            p.ParameterName = n;
-            p.Value = DBNull.Value;
-            _command.Parameters.Add(p);
-        }
+        _command = SqlCommands.CreateUnbound(connection, tx, sql, names);
     }
 
     /// <summary>Sets the value of the parameter at a position (in the order of the names).</summary>

@@ -27,17 +27,7 @@ internal sealed class SqlRowWriter : IAsyncDisposable
         _names = names;
         if (!connection.CanCreateBatch)
         {
-            _command = connection.CreateCommand();
-            _command.Transaction = tx;
-#pragma warning disable CA2100 // SQL text is a constant of the calling store; values go in parameters
-            _command.CommandText = sql;
-#pragma warning restore CA2100
-            foreach (var n in names)
-            {
-                var p = _command.CreateParameter();
-                p.ParameterName = n;
-                _command.Parameters.Add(p);
-            }
+            _command = SqlCommands.CreateUnbound(connection, tx, sql, names);
         }
     }
 
