@@ -3,10 +3,6 @@ using BenchmarkDotNet.Attributes;
 using McpSecurity.Core.Access;
 using McpSecurity.Core.Alerts;
 using McpSecurity.Core.Storage;
-using McpSecurity.Core.Storage.Sql;
-using McpSecurity.Core.Tenancy;
-using McpSecurity.Storage.Postgres;
-using McpSecurity.Storage.Sqlite;
 
 namespace McpSecurity.Benchmarks.Storage;
 
@@ -23,9 +19,8 @@ public class AlertStoreBenchmarks
     private static readonly Actor Bench = Actor.System("bench");
     private static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
     private static readonly byte[] Event = Encoding.UTF8.GetBytes("{\"EventID\":1,\"Image\":\"C:\\\\Windows\\\\System32\\\\cmd.exe\",\"CommandLine\":\"cmd /c whoami\"," + new string(' ', 1200) + "\"User\":\"alice\"}");
-    private SqlStore _store = null!;
     private ITenantStore _tenant = null!;
-    private string? _dir;
+    private BenchStore _bench = null!;
     private NewAlert[] _distinct = [];
     private NewAlert[] _repeated = [];
     private int _round;
@@ -36,21 +31,8 @@ public class AlertStoreBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        if (Provider == "postgres")
-        {
-            var cs = Environment.GetEnvironmentVariable("MCPSEC_BENCH_POSTGRES")
-                ?? throw new InvalidOperationException("Set MCPSEC_BENCH_POSTGRES to a PostgreSQL connection string to benchmark the PostgreSQL provider.");
-            _store = PostgresStore.OpenAsync(cs, TimeProvider.System, CancellationToken.None).GetAwaiter().GetResult();
-        }
-        else
-        {
-            _dir = Path.Combine(Path.GetTempPath(), "mcpsec-bench-" + Guid.NewGuid().ToString("N")[..8]);
-            Directory.CreateDirectory(_dir);
-            _store = SqliteStore.OpenAsync(Path.Combine(_dir, "bench.db"), TimeProvider.System, CancellationToken.None).GetAwaiter().GetResult();
-        }
-
-        var tenant = _store.CreateTenantAsync("bench-" + Guid.NewGuid().ToString("N")[..8], false, Bench, CancellationToken.None).GetAwaiter().GetResult();
-        _tenant = _store.ForTenant(TenantScope.For(tenant.Id));
+        _bench = BenchStore.Open(Provider, Bench);
+        _tenant = _bench.Tenant;
         _distinct = new NewAlert[BatchSize];
         _repeated = new NewAlert[BatchSize];
         for (var i = 0; i < BatchSize; i++)
@@ -67,15 +49,7 @@ public class AlertStoreBenchmarks
     }
 
     [GlobalCleanup]
-    public void Cleanup()
-    {
-        _store.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        if (_dir is not null)
-        {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            Directory.Delete(_dir, true);
-        }
-    }
+    public void Cleanup() => _bench.Dispose();
 
     /// <summary>250 matches, each merged into an alert of its own.</summary>
     [Benchmark]

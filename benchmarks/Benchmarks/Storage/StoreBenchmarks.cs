@@ -2,10 +2,6 @@ using BenchmarkDotNet.Attributes;
 using McpSecurity.Core.Access;
 using McpSecurity.Core.Audit;
 using McpSecurity.Core.Storage;
-using McpSecurity.Core.Storage.Sql;
-using McpSecurity.Core.Tenancy;
-using McpSecurity.Storage.Postgres;
-using McpSecurity.Storage.Sqlite;
 
 namespace McpSecurity.Benchmarks.Storage;
 
@@ -17,9 +13,8 @@ namespace McpSecurity.Benchmarks.Storage;
 public class StoreBenchmarks
 {
     private static readonly Actor Bench = Actor.System("bench");
-    private SqlStore _store = null!;
     private ITenantStore _tenant = null!;
-    private string? _dir;
+    private BenchStore _bench = null!;
     private string _keyHash = "";
     private int _i;
 
@@ -29,36 +24,15 @@ public class StoreBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        if (Provider == "postgres")
-        {
-            var cs = Environment.GetEnvironmentVariable("MCPSEC_BENCH_POSTGRES")
-                ?? throw new InvalidOperationException("Set MCPSEC_BENCH_POSTGRES to a PostgreSQL connection string to benchmark the PostgreSQL provider.");
-            _store = PostgresStore.OpenAsync(cs, TimeProvider.System, CancellationToken.None).GetAwaiter().GetResult();
-        }
-        else
-        {
-            _dir = Path.Combine(Path.GetTempPath(), "mcpsec-bench-" + Guid.NewGuid().ToString("N")[..8]);
-            Directory.CreateDirectory(_dir);
-            _store = SqliteStore.OpenAsync(Path.Combine(_dir, "bench.db"), TimeProvider.System, CancellationToken.None).GetAwaiter().GetResult();
-        }
-
-        var tenant = _store.CreateTenantAsync("bench-" + Guid.NewGuid().ToString("N")[..8], false, Bench, CancellationToken.None).GetAwaiter().GetResult();
-        _tenant = _store.ForTenant(TenantScope.For(tenant.Id));
+        _bench = BenchStore.Open(Provider, Bench);
+        _tenant = _bench.Tenant;
         var secret = Credentials.NewApiKey();
         _keyHash = Credentials.HashApiKey(secret);
         _tenant.CreateApiKeyAsync("bench", Role.Viewer, _keyHash, Credentials.DisplayPrefix(secret), null, Bench, CancellationToken.None).GetAwaiter().GetResult();
     }
 
     [GlobalCleanup]
-    public void Cleanup()
-    {
-        _store.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        if (_dir is not null)
-        {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            Directory.Delete(_dir, true);
-        }
-    }
+    public void Cleanup() => _bench.Dispose();
 
     [Benchmark]
     public Task<AuditEntry> AuditAppend() =>
@@ -69,5 +43,5 @@ public class StoreBenchmarks
 
     /// <summary>The authentication lookup every API request makes.</summary>
     [Benchmark]
-    public Task<ApiKey?> ApiKeyLookup() => _store.FindApiKeyByHashAsync(_keyHash, CancellationToken.None);
+    public Task<ApiKey?> ApiKeyLookup() => _bench.Store.FindApiKeyByHashAsync(_keyHash, CancellationToken.None);
 }
