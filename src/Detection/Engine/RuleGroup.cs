@@ -24,18 +24,7 @@ internal sealed class CompiledRule
     public bool Eager { get; set; }
 
     /// <summary>Predicates tested one by one, only when the rule is a candidate (globs, regexes, CIDR, numbers, field references, null and exists tests, case-sensitive text, non-trigger literals).</summary>
-    public int[] OtherPredicates
-    {
-        get;
-        set
-        {
-            field = value;
-            HasOtherPredicates = value.Length > 0;
-        }
-    } = [];
-
-    /// <summary>True when <see cref="OtherPredicates"/> is not empty (read without touching the array).</summary>
-    public bool HasOtherPredicates { get; private set; }
+    public int[] OtherPredicates { get; set; } = [];
 
     /// <summary>Predicates that are not under a 'not'; their fields are reported as matched fields.</summary>
     public required int[] PositivePredicates { get; init; }
@@ -410,7 +399,7 @@ internal sealed class RuleGroup
         _hot = new HotRule[_ruleArray.Length];
         for (var r = 0; r < _ruleArray.Length; r++)
         {
-            _hot[r] = new HotRule(_ruleArray[r].Condition, _ruleArray[r].GlobalIndex, _ruleArray[r].HasOtherPredicates);
+            _hot[r] = new HotRule(_ruleArray[r].Condition, _ruleArray[r].GlobalIndex, _ruleArray[r].OtherPredicates.Length > 0);
         }
         _literals = new OnDemandLiteral[count];
         var chars = new List<char>();
