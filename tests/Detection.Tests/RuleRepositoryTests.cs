@@ -122,6 +122,39 @@ public sealed class RuleRepositoryTests : IDisposable
     }
 
     [Fact]
+    public void Per_rule_counters_add_up_the_matches_of_every_thread()
+    {
+        // Each thread counts into its own copy of the counters; every copy must be in the total.
+        var engine = new SigmaEngineBuilder().AddRuleYaml(Rule(RuleA, "alpha.exe"), "a.yml").WithOptions(new SigmaEngineOptions { TimingSampleInterval = 1 }).Build();
+        const int Threads = 4, PerThread = 250;
+        using var start = new Barrier(Threads);
+        var threads = new Thread[Threads];
+        var seen = 0;
+        for (var t = 0; t < Threads; t++)
+        {
+            threads[t] = new Thread(() =>
+            {
+                start.SignalAndWait();
+                for (var i = 0; i < PerThread; i++)
+                {
+                    Interlocked.Add(ref seen, Ids(engine, Process("alpha.exe")).Count(id => id == RuleA));
+                }
+            });
+            threads[t].Start();
+        }
+
+        foreach (var thread in threads)
+        {
+            thread.Join();
+        }
+
+        Assert.Equal(Threads * PerThread, seen);
+        var c = Assert.Single(engine.RuleStatistics);
+        Assert.Equal(Threads * PerThread, c.Matches);
+        Assert.Equal(Threads * PerThread, c.Evaluations);
+    }
+
+    [Fact]
     public void Rule_timing_is_sampled_when_asked_for()
     {
         var engine = new SigmaEngineBuilder().AddRuleYaml(Rule(RuleA, "alpha.exe"), "a.yml").WithOptions(new SigmaEngineOptions { TimingSampleInterval = 1 }).Build();

@@ -72,9 +72,9 @@ public sealed class SigmaEngine
     private readonly CompiledRule[] _allRules;
     private readonly int[] _quarantined;
     private readonly ConcurrentDictionary<int, QuarantinedRule> _quarantine = new();
-    private readonly long[] _ruleMatches;
-    private readonly long[] _ruleSampledEvaluations;
-    private readonly long[] _ruleSampledTicks;
+    private readonly StripedCounterArray _ruleMatches;
+    private readonly StripedCounterArray _ruleSampledEvaluations;
+    private readonly StripedCounterArray _ruleSampledTicks;
     private readonly StripedCounter _events = new();
     private readonly StripedCounter _matches = new();
     private long _malformed;
@@ -115,9 +115,9 @@ public sealed class SigmaEngine
 
         Rules = rules;
         _quarantined = new int[_allRules.Length == 0 ? 0 : _allRules[^1].GlobalIndex + 1];
-        _ruleMatches = new long[_quarantined.Length];
-        _ruleSampledEvaluations = new long[_quarantined.Length];
-        _ruleSampledTicks = new long[_quarantined.Length];
+        _ruleMatches = new StripedCounterArray(_quarantined.Length);
+        _ruleSampledEvaluations = new StripedCounterArray(_quarantined.Length);
+        _ruleSampledTicks = new StripedCounterArray(_quarantined.Length);
         DetectionMetrics.Register(this);
         var unrouted = new List<SigmaLogSource>();
         var routed = new bool[groups.Length];
@@ -537,9 +537,9 @@ public sealed class SigmaEngine
             foreach (var r in _allRules)
             {
                 var gi = r.GlobalIndex;
-                var ticks = Interlocked.Read(ref _ruleSampledTicks[gi]) * scale;
-                list.Add(new RuleCounters(r.Rule.Id, r.Rule.Title, r.Rule.Level, Interlocked.Read(ref _ruleMatches[gi]),
-                    Interlocked.Read(ref _ruleSampledEvaluations[gi]) * scale, TimeSpan.FromSeconds(ticks / (double)System.Diagnostics.Stopwatch.Frequency)));
+                var ticks = _ruleSampledTicks.Sum(gi) * scale;
+                list.Add(new RuleCounters(r.Rule.Id, r.Rule.Title, r.Rule.Level, _ruleMatches.Sum(gi),
+                    _ruleSampledEvaluations.Sum(gi) * scale, TimeSpan.FromSeconds(ticks / (double)System.Diagnostics.Stopwatch.Frequency)));
             }
 
             return list;
@@ -551,12 +551,12 @@ public sealed class SigmaEngine
 
     internal int TimingSampleInterval => _options.TimingSampleInterval;
 
-    internal void RecordMatch(int globalIndex) => Interlocked.Increment(ref _ruleMatches[globalIndex]);
+    internal void RecordMatch(int globalIndex) => _ruleMatches.Increment(globalIndex);
 
     internal void RecordTiming(int globalIndex, long ticks)
     {
-        Interlocked.Increment(ref _ruleSampledEvaluations[globalIndex]);
-        Interlocked.Add(ref _ruleSampledTicks[globalIndex], ticks);
+        _ruleSampledEvaluations.Increment(globalIndex);
+        _ruleSampledTicks.Add(globalIndex, ticks);
     }
 
     internal bool IsQuarantined(int globalIndex) => Volatile.Read(ref _quarantined[globalIndex]) != 0;
