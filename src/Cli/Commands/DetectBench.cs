@@ -10,7 +10,8 @@ namespace McpSecurity.Cli.Commands;
 /// <summary>
 /// <c>mcpsec bench detect</c>: the Sigma engine with every loadable Windows rule (and a 100-rule subset)
 /// against a stream of at least a million events replayed from SigmaHQ's regression events mixed with benign
-/// variants, on every core (the stream is split into one contiguous share per thread). Prints throughput end to
+/// variants, on every core (the worker threads take the stream 64 events at a time from one shared position, as
+/// consumers of one queue do), each measurement repeated (--runs). Prints throughput end to
 /// end (NDJSON line split → JSON parse → route → match → alert kept) and for matching alone on pre-parsed
 /// events, per-event latency percentiles, bytes allocated per event and peak memory; then the platform path
 /// through the detection pipeline into a real alert store.
@@ -25,8 +26,10 @@ internal static class DetectBench
         var benign = new Option<int>("--benign") { Description = "Benign variants per regression event", DefaultValueFactory = _ => 4 };
         var threads = new Option<int>("--threads") { Description = "Worker threads (default: one per core)", DefaultValueFactory = _ => Environment.ProcessorCount };
         var subset = new Option<int>("--subset") { Description = "Size of the smaller rule set measured for comparison", DefaultValueFactory = _ => 100 };
+        var runs = new Option<int>("--runs") { Description = "Measurements of each kind; the median one is printed with the range of all", DefaultValueFactory = _ => 3 };
         var stored = new Option<int>("--stored-events") { Description = "Events run through the platform's detection pipeline into a real alert store (SQLite in a temporary data directory, or --store/--connection); 0 skips it", DefaultValueFactory = _ => 200_000 };
         var command = new Command("detect", "Sigma engine throughput, latency, allocation and memory with all Windows rules and a subset.") { rules, regression, events, benign, threads, subset };
+        command.Add(runs);
         command.Add(stored);
         StoreCliOptions.AddTo(command);
         command.SetAction(async (p, ct) =>
@@ -47,6 +50,7 @@ internal static class DetectBench
             var n = Math.Max(10_000, p.GetValue(events));
             var workers = Math.Clamp(p.GetValue(threads), 1, 256);
             var subsetSize = Math.Max(1, p.GetValue(subset));
+            var repeat = Math.Clamp(p.GetValue(runs), 1, 100);
 
             var sw = Stopwatch.StartNew();
             var all = new SigmaEngineBuilder().AddRuleDirectory(rulesDir.FullName).Where(IsWindows).Build();
@@ -62,11 +66,12 @@ internal static class DetectBench
             output.WriteLine("end to end = NDJSON line split -> JSON parse -> route -> match -> alert built and kept in an in-memory alert list (not the platform's alert store)");
             output.WriteLine("match only = events parsed and routed beforehand (SigmaEngine.Prepare), then matched");
             output.WriteLine("CPU/event = process CPU time over the run divided by events (independent of other load on the machine)");
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"each line = the median of {repeat} measurements by events/s, after a warm-up; 'runs' gives the range of all {repeat}"));
 
             foreach (var (label, engine) in new[] { ("all rules", all), ($"{small.Rules.Count} rules", small) })
             {
-                Report(output, label, "end to end", EndToEnd(engine, ndjson, n, workers));
-                Report(output, label, "match only", MatchOnly(engine, corpus, n, workers));
+                Report(output, label, "end to end", EndToEnd(engine, ndjson, n, workers, repeat));
+                Report(output, label, "match only", MatchOnly(engine, corpus, n, workers, repeat));
             }
 
             if (p.GetValue(stored) is > 0 and var storedEvents)
@@ -105,20 +110,10 @@ internal static class DetectBench
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"stored alerts = batches of {options.Detection.BatchSize} through the detection pipeline into the {store.Provider} alert store (dedupe, incidents, audit), one tenant per thread, after a warm-up in other tenants; {engine.Rules.Count} rules of every product loaded in {sw.Elapsed.TotalMilliseconds:F0} ms"));
             var lines = new List<ReadOnlyMemory<byte>>();
-            foreach (var (start, end) in SplitLines(ndjson, 1))
+            foreach (var start in LineStarts(ndjson))
             {
-                var pos = start;
-                while (pos < end)
-                {
-                    var nl = Array.IndexOf(ndjson, (byte)'\n', pos, end - pos);
-                    var stop = nl < 0 ? end : nl;
-                    if (stop > pos)
-                    {
-                        lines.Add(ndjson.AsMemory(pos, stop - pos));
-                    }
-
-                    pos = stop + 1;
-                }
+                var nl = ndjson.AsSpan(start).IndexOf((byte)'\n');
+                lines.Add(ndjson.AsMemory(start, nl < 0 ? ndjson.Length - start : nl));
             }
 
             async Task<Core.Tenancy.TenantScope[]> TenantsAsync(string prefix)
@@ -197,10 +192,14 @@ internal static class DetectBench
 
     private static bool IsWindows(SigmaRule rule) => string.Equals(rule.LogSource.Product, "windows", StringComparison.Ordinal);
 
-    private static void Report(TextWriter output, string rules, string mode, RunResult r)
+    private static void Report(TextWriter output, string rules, string mode, RunResult[] runs)
     {
+        Array.Sort(runs, (a, b) => (a.Events / a.Seconds).CompareTo(b.Events / b.Seconds));
+        var r = runs[runs.Length / 2];
+        var range = runs.Length == 1 ? string.Empty : string.Create(CultureInfo.InvariantCulture,
+            $" | runs {runs[0].Events / runs[0].Seconds:N0}-{runs[^1].Events / runs[^1].Seconds:N0} events/s, {runs[^1].CpuSeconds * 1e6 / runs[^1].Events:F2}-{runs[0].CpuSeconds * 1e6 / runs[0].Events:F2} us CPU/event");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  {rules,-10} {mode,-10}: {r.Events / r.Seconds,12:N0} events/s ({r.CpuSeconds * 1e6 / r.Events:F2} us CPU/event) | p50 {r.P50Micros:F2} us, p99 {r.P99Micros:F2} us, max {r.MaxMicros:F0} us per event | {r.AllocatedBytes / (double)r.Events:F1} B allocated/event | {r.Alerts:N0} alerts | GC {r.Gen0}/{r.Gen1}/{r.Gen2} | peak RSS {r.PeakRssBytes / (1024 * 1024):N0} MB"));
+            $"  {rules,-10} {mode,-10}: {r.Events / r.Seconds,12:N0} events/s ({r.CpuSeconds * 1e6 / r.Events:F2} us CPU/event) | p50 {r.P50Micros:F2} us, p99 {r.P99Micros:F2} us, max {r.MaxMicros:F0} us per event | {r.AllocatedBytes / (double)r.Events:F1} B allocated/event | {r.Alerts:N0} alerts | GC {r.Gen0}/{r.Gen1}/{r.Gen2} | peak RSS {r.PeakRssBytes / (1024 * 1024):N0} MB{range}"));
     }
 
     private sealed record RunResult(long Events, double Seconds, double CpuSeconds, long Alerts, long AllocatedBytes, double P50Micros, double P99Micros, double MaxMicros, int Gen0, int Gen1, int Gen2, long PeakRssBytes);
@@ -218,65 +217,74 @@ internal static class DetectBench
 
     private sealed record BenchAlert(string RuleId, string Title, string? Level, string? Author, long EventIndex, string[] MatchedFields, IReadOnlyList<string> Attack, DateTimeOffset At);
 
-    private static RunResult EndToEnd(SigmaEngine engine, byte[] ndjson, int n, int workers)
+    private static RunResult[] EndToEnd(SigmaEngine engine, byte[] ndjson, int n, int workers, int repeat)
     {
-        // Each worker owns one contiguous share of the NDJSON stream and replays it until it has read its part of n.
-        var shares = SplitLines(ndjson, workers);
+        // Where each line of the replayed stream starts; a worker still finds each line's end itself.
+        var lineStarts = LineStarts(ndjson);
         var sinks = new AlertListSink[workers];
         for (var w = 0; w < workers; w++)
         {
             sinks[w] = new AlertListSink();
         }
 
-        Warm(workers, (w, count) => RunEndToEnd(engine, ndjson, shares[w], count, sinks[w], new long[1], 1), n);
+        Warm(n, workers, (w, cursor) => RunEndToEnd(engine, ndjson, lineStarts, cursor, sinks[w], [], 1));
         foreach (var sink in sinks)
         {
             sink.Alerts.Clear();
         }
 
-        return Measure(n, workers, (w, count, samples) => RunEndToEnd(engine, ndjson, shares[w], count, sinks[w], samples, SampleEvery), () =>
+        var results = new RunResult[repeat];
+        for (var k = 0; k < repeat; k++)
         {
-            long alerts = 0;
-            foreach (var s in sinks)
+            results[k] = Measure(n, workers, (w, cursor, samples) => RunEndToEnd(engine, ndjson, lineStarts, cursor, sinks[w], samples, SampleEvery), () =>
             {
-                alerts += s.Alerts.Count;
-            }
+                long alerts = 0;
+                foreach (var s in sinks)
+                {
+                    alerts += s.Alerts.Count;
+                    s.Alerts.Clear();
+                }
 
-            return alerts;
-        });
+                return alerts;
+            });
+        }
+
+        return results;
     }
 
-    private static void RunEndToEnd(SigmaEngine engine, byte[] ndjson, (int Start, int End) share, int count, AlertListSink sink, long[] samples, int every)
+    private static void RunEndToEnd(SigmaEngine engine, byte[] ndjson, int[] lineStarts, StreamCursor cursor, AlertListSink sink, long[] samples, int every)
     {
         var memory = ndjson.AsMemory();
-        var pos = share.Start;
         var sampled = 0;
-        for (var i = 0; i < count; i++)
+        while (cursor.TryClaim(out var first, out var count))
         {
-            if (pos >= share.End)
+            var j = (int)(first % lineStarts.Length);
+            for (var i = first; i < first + count; i++, j++)
             {
-                pos = share.Start;
-            }
+                if (j == lineStarts.Length)
+                {
+                    j = 0;
+                }
 
-            var nl = ndjson.AsSpan(pos, share.End - pos).IndexOf((byte)'\n');
-            var end = nl < 0 ? share.End : pos + nl;
-            var line = memory[pos..end];
-            pos = end + 1;
-            sink.EventIndex = i;
-            if (i % every == 0 && sampled < samples.Length)
-            {
-                var t0 = Stopwatch.GetTimestamp();
-                engine.Evaluate(new SecurityEventView(line), sink);
-                samples[sampled++] = Stopwatch.GetTimestamp() - t0;
-            }
-            else
-            {
-                engine.Evaluate(new SecurityEventView(line), sink);
+                var pos = lineStarts[j];
+                var nl = ndjson.AsSpan(pos).IndexOf((byte)'\n');
+                var line = memory.Slice(pos, nl < 0 ? ndjson.Length - pos : nl);
+                sink.EventIndex = i;
+                if (i % every == 0 && sampled < samples.Length)
+                {
+                    var t0 = Stopwatch.GetTimestamp();
+                    engine.Evaluate(new SecurityEventView(line), sink);
+                    samples[sampled++] = Stopwatch.GetTimestamp() - t0;
+                }
+                else
+                {
+                    engine.Evaluate(new SecurityEventView(line), sink);
+                }
             }
         }
     }
 
-    private static RunResult MatchOnly(SigmaEngine engine, DetectionCorpus corpus, int n, int workers)
+    private static RunResult[] MatchOnly(SigmaEngine engine, DetectionCorpus corpus, int n, int workers, int repeat)
     {
         var prepared = new List<PreparedEvent>(corpus.Events.Count);
         foreach (var ev in corpus.Events)
@@ -294,50 +302,55 @@ internal static class DetectBench
             sinks[w] = new CountingMatchSink();
         }
 
-        Warm(workers, (w, count) => RunPrepared(engine, events, (int)((long)events.Length * w / workers), (int)((long)events.Length * (w + 1) / workers), count, sinks[w], new long[1], 1), n);
-        long before = 0;
+        Warm(n, workers, (w, cursor) => RunPrepared(engine, events, cursor, sinks[w], [], 1));
+        long counted = 0;
         foreach (var sink in sinks)
         {
-            before += sink.Count;
+            counted += sink.Count;
         }
 
-        return Measure(n, workers, (w, count, samples) =>
+        var results = new RunResult[repeat];
+        for (var k = 0; k < repeat; k++)
         {
-            var from = (int)((long)events.Length * w / workers);
-            var to = (int)((long)events.Length * (w + 1) / workers);
-            RunPrepared(engine, events, from, to, count, sinks[w], samples, SampleEvery);
-        }, () =>
-        {
-            long matches = -before;
-            foreach (var s in sinks)
+            results[k] = Measure(n, workers, (w, cursor, samples) => RunPrepared(engine, events, cursor, sinks[w], samples, SampleEvery), () =>
             {
-                matches += s.Count;
-            }
+                var before = counted;
+                counted = 0;
+                foreach (var s in sinks)
+                {
+                    counted += s.Count;
+                }
 
-            return matches;
-        });
+                return counted - before;
+            });
+        }
+
+        return results;
     }
 
-    private static void RunPrepared(SigmaEngine engine, PreparedEvent[] events, int from, int to, int count, CountingMatchSink sink, long[] samples, int every)
+    private static void RunPrepared(SigmaEngine engine, PreparedEvent[] events, StreamCursor cursor, CountingMatchSink sink, long[] samples, int every)
     {
-        var j = from;
         var sampled = 0;
-        for (var i = 0; i < count; i++)
+        while (cursor.TryClaim(out var first, out var count))
         {
-            if (j >= to)
+            var j = (int)(first % events.Length);
+            for (var i = first; i < first + count; i++, j++)
             {
-                j = from;
-            }
+                if (j == events.Length)
+                {
+                    j = 0;
+                }
 
-            if (i % every == 0 && sampled < samples.Length)
-            {
-                var t0 = Stopwatch.GetTimestamp();
-                engine.Evaluate(events[j++], sink);
-                samples[sampled++] = Stopwatch.GetTimestamp() - t0;
-            }
-            else
-            {
-                engine.Evaluate(events[j++], sink);
+                if (i % every == 0 && sampled < samples.Length)
+                {
+                    var t0 = Stopwatch.GetTimestamp();
+                    engine.Evaluate(events[j], sink);
+                    samples[sampled++] = Stopwatch.GetTimestamp() - t0;
+                }
+                else
+                {
+                    engine.Evaluate(events[j], sink);
+                }
             }
         }
     }
@@ -346,25 +359,44 @@ internal static class DetectBench
     private const int SampleEvery = 8;
 
     /// <summary>
-    /// Runs every worker thread over a tenth of the events (at most 20,000 each) before measuring, so that each
+    /// The replayed stream's next position, shared by the workers: each claims the next <see cref="Size"/> events
+    /// when it is ready for more, as consumers of one queue do, so that a worker given costlier events does not
+    /// leave the other idle at the end.
+    /// </summary>
+    private sealed class StreamCursor(long total)
+    {
+        /// <summary>Events claimed at a time: enough that claiming costs nothing per event.</summary>
+        public const int Size = 64;
+
+        private long _next;
+
+        public bool TryClaim(out long first, out int count)
+        {
+            first = Interlocked.Add(ref _next, Size) - Size;
+            count = (int)Math.Clamp(total - first, 0, Size);
+            return count > 0;
+        }
+    }
+
+    /// <summary>
+    /// Runs the workers over a tenth of the events (at most 20,000 per worker) before measuring, so that each
     /// thread's first-use work (optimised code, its copy of each regex) is not counted.
     /// </summary>
-    private static void Warm(int workers, Action<int, int> run, int n)
+    private static void Warm(int n, int workers, Action<int, StreamCursor> run) =>
+        Measure(Math.Min(n / 10, 20_000 * workers), workers, (w, cursor, _) => run(w, cursor), () => 0);
+
+    /// <summary>One measurement, after a full collection so that the garbage of an earlier one is not counted in it.</summary>
+    private static RunResult Measure(int n, int workers, Action<int, StreamCursor, long[]> work, Func<long> alerts)
     {
-        Measure(Math.Min(n / 10, 20_000 * workers), workers, (w, count, _) => run(w, count), () => 0);
         GC.Collect();
         GC.WaitForPendingFinalizers();
         GC.Collect();
-    }
-
-    private static RunResult Measure(int n, int workers, Action<int, int, long[]> work, Func<long> alerts)
-    {
+        var cursor = new StreamCursor(n);
         var samples = new long[workers][];
-        var counts = new int[workers];
         for (var w = 0; w < workers; w++)
         {
-            counts[w] = n / workers + (w < n % workers ? 1 : 0);
-            samples[w] = new long[counts[w] / SampleEvery + 1];
+            // A worker may end up with any share of the stream.
+            samples[w] = new long[n / SampleEvery + 1];
         }
 
         var threads = new Thread[workers];
@@ -375,7 +407,7 @@ internal static class DetectBench
             threads[w] = new Thread(() =>
             {
                 start.Wait();
-                work(worker, counts[worker], samples[worker]);
+                work(worker, cursor, samples[worker]);
             })
             { IsBackground = true, Name = $"detect-bench-{w}" };
             threads[w].Start();
@@ -417,24 +449,22 @@ internal static class DetectBench
             GC.CollectionCount(0) - gen0, GC.CollectionCount(1) - gen1, GC.CollectionCount(2) - gen2, self.PeakWorkingSet64);
     }
 
-    /// <summary>Splits the NDJSON buffer into one byte range per worker, cut at line ends.</summary>
-    private static (int Start, int End)[] SplitLines(byte[] ndjson, int parts)
+    /// <summary>Where each non-empty line of the NDJSON buffer starts.</summary>
+    private static int[] LineStarts(byte[] ndjson)
     {
-        var result = new (int, int)[parts];
-        var start = 0;
-        for (var k = 0; k < parts; k++)
+        var starts = new List<int>();
+        for (var pos = 0; pos < ndjson.Length;)
         {
-            var end = k == parts - 1 ? ndjson.Length : (int)((long)ndjson.Length * (k + 1) / parts);
-            if (k < parts - 1)
+            var nl = Array.IndexOf(ndjson, (byte)'\n', pos);
+            var stop = nl < 0 ? ndjson.Length : nl;
+            if (stop > pos)
             {
-                var nl = ndjson.AsSpan(end).IndexOf((byte)'\n');
-                end = nl < 0 ? ndjson.Length : end + nl + 1;
+                starts.Add(pos);
             }
 
-            result[k] = (start, Math.Max(start, end));
-            start = Math.Max(start, end);
+            pos = stop + 1;
         }
 
-        return result;
+        return [.. starts];
     }
 }
