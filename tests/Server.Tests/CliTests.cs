@@ -174,6 +174,21 @@ public sealed class ModuleCliTests
     }
 
     [Fact]
+    public async Task BenchDetect_PrintsTheMedianRunWithTheRangeOfAll()
+    {
+        var (code, output, err) = await RunAsync("bench", "detect", "--rules", McpSecurity.Testing.TestData.Path("sigma", "rules"),
+            "--regression", McpSecurity.Testing.TestData.Path("sigma", "regression"), "--events", "10000", "--runs", "2", "--threads", "2", "--stored-events", "0");
+        Assert.True(code == 0, err);
+        var lines = output.Split('\n');
+        var matchOnly = Assert.Single(lines, l => l.Contains("all rules  match only", StringComparison.Ordinal));
+        Assert.Matches(@"events/s \(\d+\.\d\d us CPU/event\)", matchOnly);
+        Assert.Matches(@"\| runs [\d,]+-[\d,]+ events/s", matchOnly);
+        Assert.Matches(@"\| [1-9][\d,]* alerts \|", matchOnly);
+        Assert.Single(lines, l => l.Contains("all rules  end to end", StringComparison.Ordinal));
+        Assert.Equal(4, lines.Count(l => l.Contains(" rules  match only", StringComparison.Ordinal) || l.Contains(" rules  end to end", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task PurlParse_PrintsCanonicalForm_BadPurlFails()
     {
         var (code, output, _) = await RunAsync("purl", "parse", "pkg:PYPI/Django_Rest@3.0");
