@@ -43,6 +43,49 @@ public abstract partial class StoreContract
     }
 
     [Fact]
+    public async Task Migration0018_MovesTheKeptEventsOfEveryAlertIntoTheirOwnTable()
+    {
+        // Alerts written by the current code, in two tenants, one of them merged (two kept events).
+        var a = await NewTenantAsync();
+        var b = await NewTenantAsync();
+        var policy = AlertPolicy.Default with { DedupeWindow = TimeSpan.FromMinutes(10) };
+        var writes = new List<(Core.Storage.ITenantStore Tenant, string AlertId)>();
+        foreach (var (tenant, match) in new[]
+        {
+            (a, Match("m1", T0, sample: """{"n":1}""")), (a, Match("m1", T0.AddMinutes(1), sample: """{"n":2}""")),
+            (a, Match("m2", T0, host: "WS-09", sample: """{"n":3,"s":"\u00e9"}""")), (b, Match("m1", T0, sample: """{"n":4}""")),
+        })
+        {
+            writes.Add((tenant, (await tenant.Alerts.RecordAsync(match, policy, Detector, Ct)).AlertId));
+        }
+
+        var expected = new Dictionary<string, byte[]>();
+        foreach (var (tenant, id) in writes)
+        {
+            expected[id] = (await tenant.Alerts.GetAlertSamplesAsync(id, Ct))!;
+        }
+
+        Assert.Equal(3, expected.Count);
+
+        // Put the database back the way it was before migration 0018: kept events in the alerts table.
+        var blob = Store.Provider == "postgres" ? "BYTEA" : "BLOB";
+        await ExecuteRawAsync($"ALTER TABLE alerts ADD COLUMN samples {blob}");
+        await ExecuteRawAsync("UPDATE alerts SET samples = (SELECT s.samples FROM alert_samples s WHERE s.alert_id = alerts.id)");
+        await ExecuteRawAsync("DROP TABLE alert_samples");
+        Assert.Equal(1, await ExecuteRawAsync("DELETE FROM schema_migrations WHERE version = 18"));
+
+        await using var upgraded = CreateStoreWithClock(TimeProvider.System);
+        Assert.Contains(18, await upgraded.MigrateAsync(Ct));
+        foreach (var (tenant, id) in writes)
+        {
+            Assert.Equal(expected[id], await upgraded.ForTenant(tenant.Scope).Alerts.GetAlertSamplesAsync(id, Ct));
+        }
+
+        // The moved events are still the tenant's own.
+        Assert.Null(await upgraded.ForTenant(b.Scope).Alerts.GetAlertSamplesAsync(writes[0].AlertId, Ct));
+    }
+
+    [Fact]
     public async Task Alerts_RecordedAsABatch_SeeEachOtherInOrder_AndAFailedBatchLeavesNothing()
     {
         var t = await NewTenantAsync();
