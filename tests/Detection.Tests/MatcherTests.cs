@@ -354,6 +354,56 @@ public sealed class MatcherTests
         Assert.Empty(Some.Matches(engine, Some.SysmonEvent(1, new { CommandLine = "needl" })));
     }
 
+    [Fact]
+    public void Pair_map_never_rules_out_a_literal_that_occurs()
+    {
+        var random = new Random(11);
+        var ruledOut = 0;
+        for (var round = 0; round < 2000; round++)
+        {
+            var text = RandomText(random, random.Next(0, 80));
+            var literal = RandomText(random, random.Next(0, 8));
+            if (round % 2 == 0 && text.Length > 0)
+            {
+                // Half the literals are cut from the text, at any offset, so that most of them occur.
+                var start = random.Next(text.Length);
+                literal = text.Substring(start, random.Next(0, Math.Min(8, text.Length - start) + 1));
+            }
+
+            var map = new PairMap(after: 1);
+            var may = map.MayContain(0, text, PairMap.Pack(literal));
+            if (text.Contains(literal, StringComparison.Ordinal))
+            {
+                Assert.True(may, $"'{literal}' in '{text}'");
+            }
+            else if (!may)
+            {
+                ruledOut++;
+            }
+        }
+
+        // The map is not a pass-through: most absent literals of two characters or more are ruled out.
+        Assert.True(ruledOut > 300, $"{ruledOut} ruled out");
+    }
+
+    [Fact]
+    public void Pair_map_maps_a_value_only_once_it_is_asked_enough_and_forgets_it_between_events()
+    {
+        var map = new PairMap(after: 3);
+        var absent = PairMap.Pack("~~");
+        const string Text = @"c:\windows\system32\cmd.exe /c whoami";
+        Assert.True(map.MayContain(4, Text, absent));
+        Assert.True(map.MayContain(4, Text, absent));
+        Assert.False(map.MayContain(4, Text, absent));
+        Assert.True(map.MayContain(4, Text, PairMap.Pack("whoami")));
+
+        // Another value of the event, or the same number in the next event, starts counting again.
+        Assert.True(map.MayContain(5, "abc", absent));
+        map.Reset();
+        Assert.True(map.MayContain(4, Text, absent));
+        Assert.True(map.MayContain(4, Text, PairMap.Pack("x")));
+    }
+
     private static string RandomText(Random random, int length)
     {
         var chars = new char[length];

@@ -11,6 +11,9 @@ internal ref struct EvalContext
     public RuleGroup Group;
     public EventIndex Index;
 
+    /// <summary>The character pairs of the event's most asked value (see <see cref="PairMap"/>).</summary>
+    public PairMap Pairs;
+
     /// <summary>Reads a predicate, evaluating it first when it is tested one by one and not yet known.</summary>
     public bool Get(int id)
     {
@@ -25,7 +28,7 @@ internal ref struct EvalContext
         }
 
         Computed.Set(id);
-        if (Group.EvaluateOther(id, Index))
+        if (Group.EvaluateOther(id, ref this))
         {
             Bits.Set(id);
             return true;

@@ -23,6 +23,9 @@ internal sealed class EvaluationScratch
 
     public string[] Fields { get; private set; } = new string[16];
 
+    /// <summary>Character pairs of the value most asked for substrings in the current event.</summary>
+    public PairMap Pairs { get; } = new();
+
     /// <summary>Takes the thread's scratch, or a fresh one when it is in use (a sink evaluating re-entrantly).</summary>
     public static EvaluationScratch Rent()
     {

@@ -408,12 +408,12 @@ internal sealed class RuleGroup
             var p = _predicates[id];
             if (_isOther[id] && _slotOf[id] >= 0 && !p.CaseSensitive && p.Kind is MatchKind.Equals or MatchKind.Contains or MatchKind.StartsWith or MatchKind.EndsWith)
             {
-                _literals[id] = new OnDemandLiteral(chars.Count, p.Text.Length, _slotOf[id], p.Kind);
+                _literals[id] = new OnDemandLiteral(chars.Count, p.Text.Length, _slotOf[id], p.Kind, p.Kind == MatchKind.Contains ? PairMap.Pack(p.Text) : 0);
                 chars.AddRange(p.Text);
             }
             else
             {
-                _literals[id] = new OnDemandLiteral(-1, 0, -1, p.Kind);
+                _literals[id] = new OnDemandLiteral(-1, 0, -1, p.Kind, 0);
             }
         }
 
@@ -662,6 +662,7 @@ internal sealed class RuleGroup
         {
             bits.Clear();
             computed.Clear();
+            scratch.Pairs.Reset();
         }
     }
 
@@ -758,7 +759,7 @@ internal sealed class RuleGroup
                 }
                 else
                 {
-                    var ctx = new EvalContext { Bits = bits, Computed = computed, Group = this, Index = index };
+                    var ctx = new EvalContext { Bits = bits, Computed = computed, Group = this, Index = index, Pairs = scratch.Pairs };
                     hit = entry.Condition.Eval(ref ctx);
                     if (hit)
                     {
@@ -902,8 +903,9 @@ internal sealed class RuleGroup
     public bool IsOther(int id) => _isOther[id];
 
     /// <summary>Tests a one-by-one predicate against every value of its field (any value of the event for keywords).</summary>
-    public bool EvaluateOther(int id, EventIndex index)
+    public bool EvaluateOther(int id, ref EvalContext ctx)
     {
+        var index = ctx.Index;
         ref readonly var literal = ref _literals[id];
         if (literal.Start >= 0)
         {
@@ -913,7 +915,7 @@ internal sealed class RuleGroup
             for (var n = index.Head(literal.Slot); n >= 0; n = index.Next(n))
             {
                 var v = index.ValueOf(n);
-                if (!index.IsNull(v) && LiteralHolds(literal.Kind, index.Lower(v), text))
+                if (!index.IsNull(v) && ctx.Pairs.MayContain(v, index.Lower(v), literal.Pairs) && LiteralHolds(literal.Kind, index.Lower(v), text))
                 {
                     return true;
                 }
@@ -966,7 +968,7 @@ internal sealed class RuleGroup
     /// <summary>
     /// On-demand case-insensitive literals of one field (equals, contains, startswith, endswith), packed by
     /// predicate id so that testing one reads a single entry instead of the predicate's object; other predicates
-    /// have a negative start here.
+    /// have a negative start here. A substring also carries its rarest character pairs (<see cref="PairMap.Pack"/>).
     /// </summary>
     private OnDemandLiteral[] _literals = [];
 
@@ -974,7 +976,8 @@ internal sealed class RuleGroup
     private char[] _literalChars = [];
 
     [StructLayout(LayoutKind.Auto)]
-    private readonly record struct OnDemandLiteral(int Start, int Length, int Slot, MatchKind Kind);
+    private readonly record struct OnDemandLiteral(int Start, int Length, int Slot, MatchKind Kind, int Pairs);
+
 
     private static bool EvaluateAbsence(PredicateSpec p, int slot, EventIndex index)
     {
