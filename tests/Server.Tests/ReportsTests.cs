@@ -195,3 +195,38 @@ public sealed class ReportsTests : IAsyncLifetime
         Assert.All(frameworks, f => Assert.Equal("1.0.0", f.MappingVersion));
     }
 }
+
+public sealed class ResponseReportFeedTests : IAsyncLifetime
+{
+    private PlatformFixture _platform = null!;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync() => _platform = await PlatformFixture.StartAsync();
+
+    public async ValueTask DisposeAsync() => await _platform.DisposeAsync();
+
+    [Fact]
+    public async Task ResponseReport_ReadsPlaybookRunsFromTheResponseStore()
+    {
+        var (tenant, key) = await _platform.CreateTenantAsync();
+        var (run, _) = await _platform.Store.ForTenant(TenantScope.For(tenant.Id)).Response.CreateRunAsync(
+            new Core.Response.NewRun(null, "isolate-host", 1, "name: isolate-host", "manual", null, "{}", "{}", true), Actor.System("test"), Ct);
+        using var client = _platform.Client(key);
+
+        var response = await client.PostAsJsonAsync("/api/v1/reports", new { kind = "response", format = "json" }, Ct);
+        var job = (await response.Content.ReadFromJsonAsync<JobDto>(Ct))!;
+        for (var i = 0; i < 1200 && job.State is not ("succeeded" or "failed"); i++)
+        {
+            await Task.Delay(50, Ct);
+            job = (await client.GetFromJsonAsync<JobDto>($"/api/v1/jobs/{job.Id}", Ct))!;
+        }
+
+        Assert.True(job.State == "succeeded", job.Error);
+        var id = JsonDocument.Parse(job.Result!).RootElement.GetProperty("report").GetString();
+        var json = await client.GetStringAsync($"/api/v1/reports/{id}/content", Ct);
+        Assert.Contains(run.Id, json, StringComparison.Ordinal);
+        Assert.Contains("isolate-host", json, StringComparison.Ordinal);
+        Assert.DoesNotContain("Playbook runs not available", json, StringComparison.Ordinal);
+    }
+}
