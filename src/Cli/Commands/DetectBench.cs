@@ -255,7 +255,6 @@ internal static class DetectBench
     private static void RunEndToEnd(SigmaEngine engine, byte[] ndjson, int[] lineStarts, StreamCursor cursor, AlertListSink sink, long[] samples, int every)
     {
         var memory = ndjson.AsMemory();
-        var sampled = 0;
         while (cursor.TryClaim(out var first, out var count))
         {
             var j = (int)(first % lineStarts.Length);
@@ -270,11 +269,11 @@ internal static class DetectBench
                 var nl = ndjson.AsSpan(pos).IndexOf((byte)'\n');
                 var line = memory.Slice(pos, nl < 0 ? ndjson.Length - pos : nl);
                 sink.EventIndex = i;
-                if (i % every == 0 && sampled < samples.Length)
+                if (i % every == 0 && i / every < samples.Length)
                 {
                     var t0 = Stopwatch.GetTimestamp();
                     engine.Evaluate(new SecurityEventView(line), sink);
-                    samples[sampled++] = Stopwatch.GetTimestamp() - t0;
+                    samples[i / every] = Stopwatch.GetTimestamp() - t0;
                 }
                 else
                 {
@@ -330,7 +329,6 @@ internal static class DetectBench
 
     private static void RunPrepared(SigmaEngine engine, PreparedEvent[] events, StreamCursor cursor, CountingMatchSink sink, long[] samples, int every)
     {
-        var sampled = 0;
         while (cursor.TryClaim(out var first, out var count))
         {
             var j = (int)(first % events.Length);
@@ -341,11 +339,11 @@ internal static class DetectBench
                     j = 0;
                 }
 
-                if (i % every == 0 && sampled < samples.Length)
+                if (i % every == 0 && i / every < samples.Length)
                 {
                     var t0 = Stopwatch.GetTimestamp();
                     engine.Evaluate(events[j], sink);
-                    samples[sampled++] = Stopwatch.GetTimestamp() - t0;
+                    samples[i / every] = Stopwatch.GetTimestamp() - t0;
                 }
                 else
                 {
@@ -392,12 +390,8 @@ internal static class DetectBench
         GC.WaitForPendingFinalizers();
         GC.Collect();
         var cursor = new StreamCursor(n);
-        var samples = new long[workers][];
-        for (var w = 0; w < workers; w++)
-        {
-            // A worker may end up with any share of the stream.
-            samples[w] = new long[n / SampleEvery + 1];
-        }
+        // One latency slot per sampled position of the stream, written by whichever worker took that position.
+        var samples = new long[(n / SampleEvery) + 1];
 
         var threads = new Thread[workers];
         using var start = new ManualResetEventSlim(false);
@@ -407,7 +401,7 @@ internal static class DetectBench
             threads[w] = new Thread(() =>
             {
                 start.Wait();
-                work(worker, cursor, samples[worker]);
+                work(worker, cursor, samples);
             })
             { IsBackground = true, Name = $"detect-bench-{w}" };
             threads[w].Start();
@@ -430,15 +424,12 @@ internal static class DetectBench
         self.Refresh();
         var cpuSeconds = (self.TotalProcessorTime - cpu).TotalSeconds;
         allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
-        var all = new List<long>();
-        foreach (var s in samples)
+        var all = new List<long>(samples.Length);
+        foreach (var v in samples)
         {
-            foreach (var v in s)
+            if (v > 0)
             {
-                if (v > 0)
-                {
-                    all.Add(v);
-                }
+                all.Add(v);
             }
         }
 
