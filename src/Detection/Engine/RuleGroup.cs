@@ -978,7 +978,6 @@ internal sealed class RuleGroup
     [StructLayout(LayoutKind.Auto)]
     private readonly record struct OnDemandLiteral(int Start, int Length, int Slot, MatchKind Kind, int Pairs);
 
-
     private static bool EvaluateAbsence(PredicateSpec p, int slot, EventIndex index)
     {
         var present = false;
