@@ -915,7 +915,13 @@ internal sealed class RuleGroup
             for (var n = index.Head(literal.Slot); n >= 0; n = index.Next(n))
             {
                 var v = index.ValueOf(n);
-                if (!index.IsNull(v) && ctx.Pairs.MayContain(v, index.Lower(v), literal.Pairs) && LiteralHolds(literal.Kind, index.Lower(v), text))
+                if (index.IsNull(v))
+                {
+                    continue;
+                }
+
+                var lower = index.Lower(v);
+                if (ctx.Pairs.MayContain(v, lower, literal.Pairs) && LiteralHolds(literal.Kind, lower, text))
                 {
                     return true;
                 }

@@ -75,8 +75,10 @@ public sealed class SigmaEngine
     private readonly StripedCounterArray _ruleMatches;
     private readonly StripedCounterArray _ruleSampledEvaluations;
     private readonly StripedCounterArray _ruleSampledTicks;
-    private readonly StripedCounter _events = new();
-    private readonly StripedCounter _matches = new();
+    /// <summary>Events evaluated (<see cref="EventsTotal"/>) and matches (<see cref="MatchesTotal"/>), counted per thread.</summary>
+    private readonly StripedCounterArray _totals = new(2);
+    private const int EventsTotal = 0;
+    private const int MatchesTotal = 1;
     private long _malformed;
     private long _oversized;
     private long _regexTimeouts;
@@ -160,11 +162,11 @@ public sealed class SigmaEngine
 
     /// <summary>Current counters.</summary>
     public SigmaEngineStatistics Statistics => new(
-        _events.Sum(),
+        _totals.Sum(EventsTotal),
         Interlocked.Read(ref _malformed),
         Interlocked.Read(ref _oversized),
         Interlocked.Read(ref _regexTimeouts),
-        _matches.Sum());
+        _totals.Sum(MatchesTotal));
 
     /// <summary>
     /// Evaluates every rule whose logsource covers the event and reports matches to <paramref name="sink"/>.
@@ -175,7 +177,7 @@ public sealed class SigmaEngine
     public int Evaluate(in SecurityEventView ev, IMatchSink sink)
     {
         ArgumentNullException.ThrowIfNull(sink);
-        _events.Increment();
+        _totals.Increment(EventsTotal);
         var json = ev.Utf8Json.Span;
         if (json.Length > _options.MaxEventBytes)
         {
@@ -243,7 +245,7 @@ public sealed class SigmaEngine
             throw new ArgumentException("The event was prepared by another engine.", nameof(ev));
         }
 
-        _events.Increment();
+        _totals.Increment(EventsTotal);
         var scratch = EvaluationScratch.Rent();
         try
         {
@@ -347,7 +349,7 @@ public sealed class SigmaEngine
 
         if (matches > 0)
         {
-            _matches.Add(matches);
+            _totals.Add(MatchesTotal, matches);
         }
 
         return matches;

@@ -3,8 +3,9 @@ using System.Numerics;
 namespace McpSecurity.Detection.Engine;
 
 /// <summary>
-/// An array of counters (one per rule) updated from many threads: each thread adds to its own copy of the array,
-/// so threads matching the same rules do not pass cache lines back and forth; a read sums the copies.
+/// An array of counters (the engine's totals, one per rule) updated from many threads: each thread adds to its own
+/// copy of the array, so threads counting the same things do not pass cache lines back and forth; a read sums the
+/// copies.
 /// </summary>
 internal sealed class StripedCounterArray
 {
