@@ -122,7 +122,7 @@ public sealed class RuleRepositoryTests : IDisposable
     }
 
     [Fact]
-    public void Per_rule_counters_add_up_the_matches_of_every_thread()
+    public void Engine_and_rule_counters_add_up_the_counts_of_every_thread()
     {
         // Each thread counts into its own copy of the counters; every copy must be in the total.
         var engine = new SigmaEngineBuilder().AddRuleYaml(Rule(RuleA, "alpha.exe"), "a.yml").WithOptions(new SigmaEngineOptions { TimingSampleInterval = 1 }).Build();
@@ -152,6 +152,8 @@ public sealed class RuleRepositoryTests : IDisposable
         var c = Assert.Single(engine.RuleStatistics);
         Assert.Equal(Threads * PerThread, c.Matches);
         Assert.Equal(Threads * PerThread, c.Evaluations);
+        Assert.Equal(Threads * PerThread, engine.Statistics.EventsEvaluated);
+        Assert.Equal(Threads * PerThread, engine.Statistics.Matches);
     }
 
     [Fact]
