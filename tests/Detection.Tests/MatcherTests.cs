@@ -287,6 +287,27 @@ public sealed class MatcherTests
     }
 
     [Theory]
+    [InlineData("IN`V`o`Ke-eXp`ResSIOn (Ne`W-ob`ject Net.WebClient)", true)]
+    [InlineData("&(\"{2}{0}{1}\"-f 'e','x','I')", true)]
+    [InlineData("echo ${e`Nv:pATh}", true)]
+    [InlineData("powershell -nop -c Get-Process", false)]
+    [InlineData("cmd /c \"dir C:\\Temp\"", false)]
+    public void Rules_made_of_regexes_with_only_short_literals_are_evaluated_only_when_one_is_present(string commandLine, bool expected)
+    {
+        // Each regex requires one of a backtick, '"{' or '${': searched like any literal, they make the rule a
+        // candidate, and an event with none of them never evaluates it.
+        var builder = new SigmaEngineBuilder().WithOptions(new SigmaEngineOptions { TimingSampleInterval = 1 });
+        builder.AddRuleYaml(Some.ProcessRule(
+            "selection:\n  - CommandLine|re: '\\w+`(?:\\w+|-|.)`[\\w+|\\s]'\n  - CommandLine|re: '\"(?:\\{\\d\\})+\"\\s*-f'\n  - CommandLine|re: '(?i)\\$\\{`?e`?n`?v`?:`?p`?a`?t`?h`?\\}'\ncondition: selection"), "rule0.yml");
+        var engine = builder.Build();
+        Assert.Empty(engine.Rejections);
+        var matched = Some.Matches(engine, Some.SysmonEvent(1, new { Image = @"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe", CommandLine = commandLine })).Count == 1;
+        Assert.Equal(expected, matched);
+        var evaluations = engine.RuleStatistics.Single().Evaluations;
+        Assert.Equal(commandLine.IndexOfAny(['`', '{']) >= 0 ? 1 : 0, evaluations);
+    }
+
+    [Theory]
     [InlineData("npm install pkg-17@1.0.7 --save", true)]
     [InlineData("npm install PKG-63@1.0.63", true)]
     [InlineData("npm install pkg-17@1.0.8", false)]

@@ -152,7 +152,7 @@ public sealed class RegexGateTests(SigmaHqFixture fixture)
     /// A value with one match of a flat pattern, between random text: each atom repeated a random number of
     /// times within its bounds, each character drawn from what the atom matches under the same options.
     /// </summary>
-    private static string Generate(string pattern, RegexOptions options, Random random)
+    internal static string Generate(string pattern, RegexOptions options, Random random)
     {
         Assert.True(LinearRegex.TryAtoms(pattern, options, out var atoms), pattern);
         var text = new StringBuilder();

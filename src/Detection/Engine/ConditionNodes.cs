@@ -43,7 +43,17 @@ internal ref struct EvalContext
 /// <param name="Ids">The trigger predicate ids.</param>
 internal sealed record Necessary(double Cost, int[] Ids)
 {
-    public static Necessary? Of(int trigger, Func<int, double> cost) => trigger < 0 ? null : new Necessary(cost(trigger), [trigger]);
+    /// <summary>The triggers <paramref name="ids"/> (alternatives: one of them is true), costed by summing.</summary>
+    public static Necessary Of(int[] ids, double[] cost)
+    {
+        var sum = 0.0;
+        foreach (var id in ids)
+        {
+            sum += cost[id];
+        }
+
+        return new Necessary(sum, ids);
+    }
 }
 
 /// <summary>A compiled rule condition evaluated over the predicate bitset of its group.</summary>
@@ -60,11 +70,11 @@ internal abstract class CondNode
     /// <summary>
     /// A set of trigger predicates at least one of which is true whenever this condition is true, chosen to be
     /// cheap (low estimated probability of being true), or null when no such set exists (the condition can
-    /// hold through negations or predicates without a literal). <paramref name="trigger"/> maps a predicate to
-    /// the literal predicate it implies (itself for literals) or -1; <paramref name="cost"/> estimates how often
-    /// a trigger is true.
+    /// hold through negations or predicates without a literal). <paramref name="trigger"/> gives the literal
+    /// predicates a predicate implies (itself for a literal; for a regex, alternatives one of which every match
+    /// contains) with their estimated cost, or null.
     /// </summary>
-    public abstract Necessary? FindNecessary(Func<int, int> trigger, Func<int, double> cost);
+    public abstract Necessary? FindNecessary(Func<int, Necessary?> trigger);
 
     /// <summary>Calls <paramref name="action"/> for every <see cref="AnyBitNode"/> in the tree.</summary>
     public virtual void ForEachAnyBit(Action<AnyBitNode> action)
@@ -155,8 +165,8 @@ internal sealed class AnyBitNode(int[] ids) : CondNode
 
     public override bool? Tri(Func<int, bool?> bit) => AnyOf(Ids.Select(bit));
 
-    public override Necessary? FindNecessary(Func<int, int> trigger, Func<int, double> cost) =>
-        Union([.. Ids.Select(id => Necessary.Of(trigger(id), cost))]);
+    public override Necessary? FindNecessary(Func<int, Necessary?> trigger) =>
+        Union([.. Ids.Select(trigger)]);
 
     public override bool Eval(PredicateBits bits)
     {
@@ -237,8 +247,8 @@ internal sealed class AllBitsNode(int[] ids) : CondNode
 {
     public override bool? Tri(Func<int, bool?> bit) => AllOf(ids.Select(bit));
 
-    public override Necessary? FindNecessary(Func<int, int> trigger, Func<int, double> cost) =>
-        Cheapest(ids.Select(id => Necessary.Of(trigger(id), cost)));
+    public override Necessary? FindNecessary(Func<int, Necessary?> trigger) =>
+        Cheapest(ids.Select(trigger));
 
     public override bool Eval(PredicateBits bits)
     {
@@ -279,8 +289,8 @@ internal sealed class AndNode(CondNode[] items) : CondNode
 
     public override bool? Tri(Func<int, bool?> bit) => AllOf(items.Select(i => i.Tri(bit)));
 
-    public override Necessary? FindNecessary(Func<int, int> trigger, Func<int, double> cost) =>
-        Cheapest(items.Select(i => i.FindNecessary(trigger, cost)));
+    public override Necessary? FindNecessary(Func<int, Necessary?> trigger) =>
+        Cheapest(items.Select(i => i.FindNecessary(trigger)));
 
     public override bool Eval(PredicateBits bits)
     {
@@ -321,8 +331,8 @@ internal sealed class OrNode(CondNode[] items) : CondNode
 
     public override bool? Tri(Func<int, bool?> bit) => AnyOf(items.Select(i => i.Tri(bit)));
 
-    public override Necessary? FindNecessary(Func<int, int> trigger, Func<int, double> cost) =>
-        Union([.. items.Select(i => i.FindNecessary(trigger, cost))]);
+    public override Necessary? FindNecessary(Func<int, Necessary?> trigger) =>
+        Union([.. items.Select(i => i.FindNecessary(trigger))]);
 
     public override bool Eval(PredicateBits bits)
     {
@@ -361,7 +371,7 @@ internal sealed class NotNode(CondNode item) : CondNode
 
     public override bool? Tri(Func<int, bool?> bit) => item.Tri(bit) is { } v ? !v : null;
 
-    public override Necessary? FindNecessary(Func<int, int> trigger, Func<int, double> cost) => null;
+    public override Necessary? FindNecessary(Func<int, Necessary?> trigger) => null;
 
 }
 
@@ -375,7 +385,7 @@ internal sealed class AtLeastNode(int count, CondNode[] items) : CondNode
         }
     }
 
-    public override Necessary? FindNecessary(Func<int, int> trigger, Func<int, double> cost)
+    public override Necessary? FindNecessary(Func<int, Necessary?> trigger)
     {
         // With at least 'count' of n items true, any n - count + 1 of them include a true one: take the cheapest.
         if (count < 1)
@@ -387,7 +397,7 @@ internal sealed class AtLeastNode(int count, CondNode[] items) : CondNode
         var found = new List<Necessary>();
         foreach (var item in items)
         {
-            if (item.FindNecessary(trigger, cost) is { } n)
+            if (item.FindNecessary(trigger) is { } n)
             {
                 found.Add(n);
             }

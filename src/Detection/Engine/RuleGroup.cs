@@ -229,30 +229,32 @@ internal sealed class RuleGroup
     /// to be as rarely true as possible (see <see cref="CondNode.FindNecessary"/> and <see cref="EstimateCost"/>).
     /// Only triggers are searched for every event (hash lookups and tries per field); a rule whose trigger is
     /// true becomes a candidate and the rest of its predicates are computed on demand while its condition is
-    /// evaluated. Regexes and globs contribute the literal they imply (a required substring, the longest glob
-    /// segment) as a hidden trigger. Rules without any trigger set (their condition can hold through a
-    /// negation alone) are evaluated for every event.
+    /// evaluated. Regexes and globs contribute the literals they imply (a required substring, a rare set of short
+    /// literals one of which every match contains, the longest glob segment) as hidden triggers. Rules without
+    /// any trigger set (their condition can hold through a negation alone) are evaluated for every event.
     /// </remarks>
     public void Seal(FieldRegistry registry)
     {
         var baseCount = _predicates.Count;
-        var triggerOf = new int[baseCount];
+        var triggersOf = new int[]?[baseCount];
         for (var id = 0; id < baseCount; id++)
         {
             var p = _predicates[id];
             if (IsSearchable(p))
             {
-                triggerOf[id] = id;
+                triggersOf[id] = [id];
             }
-            else if (ImpliedLiteral(p) is { } implied)
+            else if (ImpliedLiterals(p) is { } implied)
             {
-                triggerOf[id] = _predicates.Count;
-                _predicates.Add(implied);
-                _predicateRule.Add(_predicateRule[id]);
-            }
-            else
-            {
-                triggerOf[id] = -1;
+                var ids = new int[implied.Count];
+                for (var k = 0; k < ids.Length; k++)
+                {
+                    ids[k] = _predicates.Count;
+                    _predicates.Add(implied[k]);
+                    _predicateRule.Add(_predicateRule[id]);
+                }
+
+                triggersOf[id] = ids;
             }
         }
 
@@ -282,7 +284,7 @@ internal sealed class RuleGroup
         for (var r = 0; r < _rules.Count; r++)
         {
             var rule = _rules[r];
-            var necessary = rule.Condition.FindNecessary(id => id < baseCount ? triggerOf[id] : -1, id => costs[id]);
+            var necessary = rule.Condition.FindNecessary(id => id < baseCount && triggersOf[id] is { } ids ? Necessary.Of(ids, costs) : null);
             rule.Eager = necessary is null;
             if (necessary is null)
             {
@@ -424,19 +426,26 @@ internal sealed class RuleGroup
     private static bool IsSearchable(PredicateSpec p) =>
         !p.CaseSensitive && p.Kind is MatchKind.Equals or MatchKind.Contains or MatchKind.StartsWith or MatchKind.EndsWith;
 
-    /// <summary>A searchable literal that holds whenever <paramref name="p"/> holds, or null.</summary>
-    private static PredicateSpec? ImpliedLiteral(PredicateSpec p)
+    /// <summary>Searchable literals one of which holds whenever <paramref name="p"/> holds, or null.</summary>
+    private static List<PredicateSpec>? ImpliedLiterals(PredicateSpec p)
     {
         const int MinLength = 3;
         switch (p.Kind)
         {
             case MatchKind.Equals or MatchKind.Contains or MatchKind.StartsWith or MatchKind.EndsWith when p.CaseSensitive:
                 // Values are lower-cased char by char, so a case-sensitive match implies the lower-cased one.
-                return new PredicateSpec { Field = p.Field, Kind = p.Kind, Text = p.Text.ToLowerInvariant() };
-            case MatchKind.Regex when p.Prefilter is { Length: >= MinLength } literal:
-                return new PredicateSpec { Field = p.Field, Kind = MatchKind.Contains, Text = literal };
+                return [new PredicateSpec { Field = p.Field, Kind = p.Kind, Text = p.Text.ToLowerInvariant() }];
+            case MatchKind.Regex when p.Implied is { Count: > 0 } literals:
+                // A required run of the pattern, or a set of short literals rare enough to search (see RegexPrefilter).
+                var implied = new List<PredicateSpec>(literals.Count);
+                foreach (var literal in literals)
+                {
+                    implied.Add(new PredicateSpec { Field = p.Field, Kind = MatchKind.Contains, Text = literal });
+                }
+
+                return implied;
             case MatchKind.Glob:
-                return GlobTrigger(p, MinLength);
+                return GlobTrigger(p, MinLength) is { } glob ? [glob] : null;
 
             default:
                 return null;

@@ -187,7 +187,7 @@ internal sealed class RegexGate
     }
 
     /// <summary>Every code unit the one-character <paramref name="atom"/> matches, or null when there are more than <see cref="MaxSet"/>.</summary>
-    private static char[]? CharacterSet(string atom, RegexOptions options)
+    internal static char[]? CharacterSet(string atom, RegexOptions options)
     {
         Regex regex;
         try

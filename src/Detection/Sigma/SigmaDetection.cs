@@ -116,6 +116,12 @@ internal sealed class PredicateSpec
     /// <summary>For <see cref="MatchKind.Regex"/>: a lower-cased literal every match contains, tested first.</summary>
     public string? Prefilter { get; init; }
 
+    /// <summary>
+    /// For <see cref="MatchKind.Regex"/>: lower-cased literals one of which every match contains, searched in place
+    /// of the regex to decide whether its rule is a candidate (null when none is worth searching).
+    /// </summary>
+    public IReadOnlyList<string>? Implied { get; init; }
+
     /// <summary>Regex only: a cheap test every matching value passes (null when the pattern has none).</summary>
     public RegexGate? Gate { get; init; }
 

@@ -146,7 +146,7 @@ internal sealed class ValueCompiler(SigmaLoadOptions options)
 
             case "re":
                 var regex = BuildRegex(raw, reI, reM, reS, path, node);
-                return [new PredicateSpec { Field = field, Kind = MatchKind.Regex, Regex = regex, Gate = RegexGate.Build(raw, regex.Options), Prefilter = RegexPrefilter.RequiredLiteral(raw), MinLength = LinearRegex.MinimumLength(raw, RegexOptions.None), Text = raw, CaseSensitive = true }];
+                return [new PredicateSpec { Field = field, Kind = MatchKind.Regex, Regex = regex, Gate = RegexGate.Build(raw, regex.Options), Prefilter = RegexPrefilter.RequiredLiteral(raw), Implied = RegexPrefilter.ImpliedLiterals(raw, regex.Options), MinLength = LinearRegex.MinimumLength(raw, RegexOptions.None), Text = raw, CaseSensitive = true }];
 
             case "cidr":
                 if (!IPNetwork.TryParse(raw, out var network))
