@@ -307,6 +307,45 @@ public sealed class MatcherTests
         Assert.Equal(commandLine.IndexOfAny(['`', '{']) >= 0 ? 1 : 0, evaluations);
     }
 
+    [Fact]
+    public void Matched_fields_name_every_true_positive_selection_once_even_when_short_circuit_skipped_it()
+    {
+        // sel_a decides the match on its own; sel_b and the keyword hold too and are named although evaluation
+        // stopped at sel_a. CommandLine holds two literals and is named once; the filter's field is not named.
+        var engine = Some.Engine(Some.ProcessRule(
+            "sel_a:\n  CommandLine|contains:\n    - 'alpha'\n    - 'beta'\nsel_b:\n  Image|endswith: '\\tool.exe'\n  ParentImage|endswith: '\\parent.exe'\nkeywords:\n  - 'gamma'\nfilter:\n  User: 'nobody'\ncondition: (sel_a or sel_b or keywords) and not filter"));
+        Assert.Empty(engine.Rejections);
+        var match = Assert.Single(Some.Matches(engine, Some.SysmonEvent(1, new
+        {
+            CommandLine = "run alpha then beta",
+            Image = @"C:\x\tool.exe",
+            ParentImage = @"C:\x\parent.exe",
+            Description = "gamma ray",
+            User = "someone",
+        })));
+        Assert.Equal(["CommandLine", "Image", "ParentImage", "keywords"], match.MatchedFields.Order(StringComparer.Ordinal));
+
+        // A field is named when a positive predicate on it holds, here ParentImage although sel_b as a whole does not.
+        var partial = Assert.Single(Some.Matches(engine, Some.SysmonEvent(1, new { CommandLine = "beta", Image = @"C:\x\other.exe", ParentImage = @"C:\x\parent.exe" })));
+        Assert.Equal(["CommandLine", "ParentImage"], partial.MatchedFields);
+    }
+
+    [Fact]
+    public void Matched_fields_are_not_limited_in_number()
+    {
+        var selections = string.Join('\n', Enumerable.Range(0, 40).Select(i => $"sel_{i}:\n  Field{i}|contains: 'v{i}x'"));
+        var engine = Some.Engine(Some.ProcessRule($"{selections}\ncondition: all of sel_*"));
+        Assert.Empty(engine.Rejections);
+        var data = new Dictionary<string, string>();
+        for (var i = 0; i < 40; i++)
+        {
+            data[$"Field{i}"] = $"a v{i}x b";
+        }
+
+        var match = Assert.Single(Some.Matches(engine, Some.SysmonEvent(1, data)));
+        Assert.Equal(Enumerable.Range(0, 40).Select(i => $"Field{i}").Order(StringComparer.Ordinal), match.MatchedFields.Order(StringComparer.Ordinal));
+    }
+
     [Theory]
     [InlineData("npm install pkg-17@1.0.7 --save", true)]
     [InlineData("npm install PKG-63@1.0.63", true)]

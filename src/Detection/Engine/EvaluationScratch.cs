@@ -21,7 +21,11 @@ internal sealed class EvaluationScratch
 
     public int[] GroupStamp { get; private set; } = [];
 
+    /// <summary>Names of the matched fields of the current match.</summary>
     public string[] Fields { get; private set; } = new string[16];
+
+    /// <summary>The slots of <see cref="Fields"/>, same order.</summary>
+    public int[] FieldSlots { get; private set; } = new int[16];
 
     /// <summary>Character pairs of the value most asked for substrings in the current event.</summary>
     public PairMap Pairs { get; } = new();
@@ -97,11 +101,13 @@ internal sealed class EvaluationScratch
         return _groupStamp;
     }
 
-    public string[] GrowFields()
+    public void GrowFields()
     {
         var bigger = new string[Fields.Length * 2];
         Fields.CopyTo(bigger, 0);
         Fields = bigger;
-        return bigger;
+        var slots = new int[bigger.Length];
+        FieldSlots.CopyTo(slots, 0);
+        FieldSlots = slots;
     }
 }

@@ -102,6 +102,9 @@ internal sealed class RuleGroup
     [StructLayout(LayoutKind.Auto)]
     private readonly record struct HotRule(CondNode Condition, int GlobalIndex, bool HasOtherPredicates);
     private int[] _slotOf = [];
+
+    /// <summary>The field name of each slot the group's predicates use (by slot number), for naming matched fields.</summary>
+    private string[] _slotNames = [];
     private int[] _refSlotOf = [];
     private int[] _ownerOf = [];
     private SlotMatcher[] _slots = [];
@@ -270,6 +273,15 @@ internal sealed class RuleGroup
         {
             var p = _predicates[id];
             _slotOf[id] = p.Field is null ? -1 : registry.GetOrAdd(p.Field);
+            if (p.Field is { } name)
+            {
+                if (_slotOf[id] >= _slotNames.Length)
+                {
+                    Array.Resize(ref _slotNames, Math.Max(_slotOf[id] + 1, _slotNames.Length * 2));
+                }
+
+                _slotNames[_slotOf[id]] ??= name;
+            }
             _refSlotOf[id] = p.RefField is null ? -1 : registry.GetOrAdd(p.RefField);
             costs[id] = EstimateCost(p);
             if (p.Kind == MatchKind.Glob && LongestSegment(p.Text) is { Length: >= 2 } segment)
@@ -746,7 +758,6 @@ internal sealed class RuleGroup
         }
 
         var matches = 0;
-        Span<int> named = stackalloc int[16];
         var hot = _hot;
         var anyQuarantined = engine.AnyQuarantined;
         for (var i = 0; i < c; i++)
@@ -759,12 +770,17 @@ internal sealed class RuleGroup
             }
 
             bool hit;
+            var fields = 0;
             var started = scratch.SampleTiming ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
             try
             {
                 if (!entry.HasOtherPredicates)
                 {
                     hit = entry.Condition.Eval(bits);
+                    if (hit)
+                    {
+                        fields = NameMatchedFields(_ruleArray[candidates[i]], bits, scratch);
+                    }
                 }
                 else
                 {
@@ -772,22 +788,7 @@ internal sealed class RuleGroup
                     hit = entry.Condition.Eval(ref ctx);
                     if (hit)
                     {
-                        // Predicates skipped by short-circuit evaluation still name matched fields; once one
-                        // predicate of a field is true, the field is named and its other predicates are not needed.
-                        var k = 0;
-                        foreach (var id in _ruleArray[candidates[i]].PositivePredicates)
-                        {
-                            var slot = _slotOf[id];
-                            if (named[..k].Contains(slot))
-                            {
-                                continue;
-                            }
-
-                            if (ctx.Get(id) && k < named.Length)
-                            {
-                                named[k++] = slot;
-                            }
-                        }
+                        fields = NameMatchedFields(_ruleArray[candidates[i]], ref ctx, scratch);
                     }
                 }
             }
@@ -811,8 +812,7 @@ internal sealed class RuleGroup
             {
                 matches++;
                 engine.RecordMatch(entry.GlobalIndex);
-                var rule = _ruleArray[candidates[i]];
-                sink.OnMatch(rule.Rule, MatchedFields(rule, bits, scratch));
+                sink.OnMatch(_ruleArray[candidates[i]].Rule, scratch.Fields.AsSpan(0, fields));
             }
         }
 
@@ -877,32 +877,56 @@ internal sealed class RuleGroup
         return false;
     }
 
-    private ReadOnlySpan<string> MatchedFields(CompiledRule rule, PredicateBits bits, EvaluationScratch scratch)
+    /// <summary>
+    /// Names the fields of a matching rule whose values made its positive predicates true, in the order of the
+    /// predicates, into <see cref="EvaluationScratch.Fields"/>; returns how many. Every predicate here is known.
+    /// </summary>
+    private int NameMatchedFields(CompiledRule rule, PredicateBits bits, EvaluationScratch scratch)
     {
-        var fields = scratch.Fields;
         var n = 0;
         foreach (var id in rule.PositivePredicates)
         {
-            if (!bits.Get(id))
+            var slot = _slotOf[id];
+            if (bits.Get(id) && !scratch.FieldSlots.AsSpan(0, n).Contains(slot))
             {
-                continue;
+                n = AddField(slot, n, scratch);
             }
-
-            var name = _predicates[id].Field ?? "keywords";
-            if (fields.AsSpan(0, n).Contains(name))
-            {
-                continue;
-            }
-
-            if (n == fields.Length)
-            {
-                fields = scratch.GrowFields();
-            }
-
-            fields[n++] = name;
         }
 
-        return fields.AsSpan(0, n);
+        return n;
+    }
+
+    /// <summary>
+    /// The same for a rule with on-demand predicates: predicates skipped by short-circuit evaluation still name
+    /// matched fields; once one predicate of a field is true, the field is named and its other predicates are
+    /// not computed.
+    /// </summary>
+    private int NameMatchedFields(CompiledRule rule, ref EvalContext ctx, EvaluationScratch scratch)
+    {
+        var n = 0;
+        foreach (var id in rule.PositivePredicates)
+        {
+            var slot = _slotOf[id];
+            if (!scratch.FieldSlots.AsSpan(0, n).Contains(slot) && ctx.Get(id))
+            {
+                n = AddField(slot, n, scratch);
+            }
+        }
+
+        return n;
+    }
+
+    /// <summary>Adds the field of <paramref name="slot"/> (not yet named) as the next one; returns the new count.</summary>
+    private int AddField(int slot, int n, EvaluationScratch scratch)
+    {
+        if (n == scratch.Fields.Length)
+        {
+            scratch.GrowFields();
+        }
+
+        scratch.FieldSlots[n] = slot;
+        scratch.Fields[n] = slot < 0 ? "keywords" : _slotNames[slot];
+        return n + 1;
     }
 
     private static void RunMatcher(SlotMatcher sm, EventIndex index, int value, PredicateBits bits) =>
