@@ -307,6 +307,24 @@ public sealed class MatcherTests
         Assert.Equal(commandLine.IndexOfAny(['`', '{']) >= 0 ? 1 : 0, evaluations);
     }
 
+    [Theory]
+    [InlineData("Image|endswith: '\\\\tool.exe'", "CommandLine|contains: 'secret'", @"C:\x\tool.exe", "nothing to see", 0)]
+    [InlineData("Image|endswith: '\\\\tool.exe'", "CommandLine|contains: 'secret'", @"C:\x\other.exe", "a secret", 1)]
+    [InlineData("Image|endswith: '.exe'", "CommandLine|contains: 'reg'", @"C:\x\tool.com", "reg add", 0)]
+    [InlineData("Image|endswith: '.exe'", "CommandLine|contains: 'reg'", @"C:\x\tool.exe", "dir", 1)]
+    public void The_rarer_literal_of_a_rule_triggers_it(string image, string commandLine, string imageValue, string commandLineValue, int evaluations)
+    {
+        // A six-letter substring is rarer than a nine-character file name; a substring of three common characters
+        // is no rarer than an extension. Only the trigger makes the rule a candidate, so the other literal alone
+        // never gets it evaluated.
+        var builder = new SigmaEngineBuilder().WithOptions(new SigmaEngineOptions { TimingSampleInterval = 1 });
+        builder.AddRuleYaml(Some.ProcessRule($"sel_img:\n  {image}\nsel_cli:\n  {commandLine}\ncondition: sel_img and sel_cli"), "rule0.yml");
+        var engine = builder.Build();
+        Assert.Empty(engine.Rejections);
+        Assert.Empty(Some.Matches(engine, Some.SysmonEvent(1, new { Image = imageValue, CommandLine = commandLineValue })));
+        Assert.Equal(evaluations, engine.RuleStatistics.Single().Evaluations);
+    }
+
     [Fact]
     public void Matched_fields_name_every_true_positive_selection_once_even_when_short_circuit_skipped_it()
     {

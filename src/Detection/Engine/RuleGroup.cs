@@ -584,9 +584,26 @@ internal sealed class RuleGroup
 
     /// <summary>
     /// Estimated probability that a trigger predicate is true for an event of its log source: longer literals
-    /// are rarer, equality rarer than anchored matches, anchored rarer than substrings; literals found in
-    /// common Windows paths, and short numbers (event ids, flags), are assumed frequent.
+    /// are rarer, equality rarer than anchored matches, anchored rarer than substrings; a substring of three
+    /// characters or fewer is also judged by how common its characters are; literals found in common Windows
+    /// paths, and short numbers (event ids, flags), are assumed frequent.
     /// </summary>
+    /// <summary>
+    /// Chance that <paramref name="text"/> starts at a given position of Windows text, from how common each of its
+    /// characters is (<see cref="GramMatcher.Commonness"/>): "reg" or " -e" are made of frequent characters,
+    /// ".lnk" or "`" are not.
+    /// </summary>
+    private static double Rarity(string text)
+    {
+        var r = 1.0;
+        foreach (var c in text)
+        {
+            r *= 0.05 * GramMatcher.Commonness(char.ToLowerInvariant(c));
+        }
+
+        return r;
+    }
+
     private static double EstimateCost(PredicateSpec p)
     {
         var text = p.Text;
@@ -595,7 +612,7 @@ internal sealed class RuleGroup
         {
             MatchKind.Equals => 0.02 * Math.Pow(0.85, length),
             MatchKind.StartsWith or MatchKind.EndsWith => Math.Pow(0.62, length),
-            _ => Math.Min(1, 4 * Math.Pow(0.7, length)),
+            _ => Math.Min(1, 30 * Math.Max(Math.Pow(0.25, length), length <= 3 ? Rarity(text) : 0)),
         };
         if (text.Length is > 0 and <= 6 && text.AsSpan().IndexOfAnyExcept(HexDigits) < 0)
         {
