@@ -20,11 +20,22 @@ namespace McpSecurity.Detection.Engine;
 internal sealed class GramMatcher
 {
     private const int Gram = 4;
+
+    /// <summary>Largest filter, in bits (8 KiB), for the largest sets (process-creation command lines).</summary>
     private const int FilterBits = 16;
 
-    private readonly ulong[] _filter = new ulong[(1 << FilterBits) / 64];
-    private readonly ulong[] _filter2 = new ulong[(1 << FilterBits) / 64];
-    private readonly ulong[] _pairFilter = new ulong[(1 << FilterBits) / 64];
+    /// <summary>Smallest filter, in bits (one cache line).</summary>
+    private const int MinFilterBits = 9;
+
+    /// <summary>Filter bits per key.</summary>
+    private const int BitsPerKey = 16;
+
+    private readonly ulong[] _filter;
+    private readonly ulong[] _filter2;
+    private readonly ulong[] _pairFilter;
+    private readonly int _filterShift;
+    private readonly ulong _filterMask;
+    private readonly int _pairShift;
     private readonly Dictionary<ulong, int[]> _short = [];
     private readonly int[][] _singleAscii = new int[128][];
     private readonly Dictionary<char, int[]> _singleOther = [];
@@ -83,12 +94,19 @@ internal sealed class GramMatcher
             {
                 // Two or three characters: looked up by their exact packed value wherever the first two occur.
                 Add(shortOnes, Pack(pattern.AsSpan()), id);
-                var ph = PairHash(pattern[0] | ((uint)pattern[1] << 16));
-                _pairFilter[ph >> 6] |= 1UL << (int)(ph & 63);
                 continue;
             }
 
             longOnes.Add((pattern, id));
+        }
+
+        var pairBits = FilterSize(shortOnes.Count);
+        _pairShift = 64 - pairBits;
+        _pairFilter = new ulong[Math.Max(1, (1 << pairBits) / 64)];
+        foreach (var key in shortOnes.Keys)
+        {
+            var ph = PairHash((uint)(key & 0xFFFFFFFF));
+            _pairFilter[ph >> 6] |= 1UL << (int)(ph & 63);
         }
 
         // Long literals need not be looked for at every position: with every literal at least m characters
@@ -107,6 +125,12 @@ internal sealed class GramMatcher
             _stride = Math.Clamp(Math.Min(minLength - Gram + 1, MaxFilledGrams / longOnes.Count), 1, MaxStride);
         }
 
+        var filterBits = FilterSize(longOnes.Count * _stride);
+        _filterShift = 64 - filterBits;
+        _filterMask = (1UL << filterBits) - 1;
+        _filter = new ulong[Math.Max(1, (1 << filterBits) / 64)];
+        _filter2 = new ulong[_filter.Length];
+
         foreach (var (pattern, id) in longOnes)
         {
             var first = BestAnchor(pattern, _stride);
@@ -119,9 +143,9 @@ internal sealed class GramMatcher
                 }
 
                 list.Add(new Anchored(pattern, offset, id));
-                var h = Hash(gram);
+                var h = Hash(gram, _filterShift);
                 _filter[h >> 6] |= 1UL << (int)(h & 63);
-                var h2 = Hash2(gram);
+                var h2 = Hash2(gram, _filterMask);
                 _filter2[h2 >> 6] |= 1UL << (int)(h2 & 63);
             }
         }
@@ -242,7 +266,23 @@ internal sealed class GramMatcher
         s.Length == 2 ? s[0] | ((ulong)s[1] << 16) | (2UL << 48) : s[0] | ((ulong)s[1] << 16) | ((ulong)s[2] << 32) | (3UL << 48);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong PairHash(uint pair) => (pair * 0x9E3779B97F4A7C15UL) >> (64 - FilterBits);
+    private ulong PairHash(uint pair) => (pair * 0x9E3779B97F4A7C15UL) >> _pairShift;
+
+    /// <summary>
+    /// Bits of a filter for <paramref name="keys"/> keys: sixteen per key (about 6% of them set), from 512 up to
+    /// 2^<see cref="FilterBits"/>. A small set gets a small filter that stays in the first-level cache next to
+    /// the others an event's fields use, instead of 8 KiB read a line at a time from further out.
+    /// </summary>
+    private static int FilterSize(int keys)
+    {
+        var bits = MinFilterBits;
+        while (bits < FilterBits && (1L << bits) < (long)keys * BitsPerKey)
+        {
+            bits++;
+        }
+
+        return bits;
+    }
 
     /// <summary>Largest summed <see cref="Commonness"/> of the ASCII short literals' first characters for skipping to them.</summary>
     private const int MaxStartCommonness = 24;
@@ -357,18 +397,20 @@ internal sealed class GramMatcher
         ref var start = ref Unsafe.As<char, byte>(ref MemoryMarshal.GetReference(text));
         var filter = _filter;
         var filter2 = _filter2;
+        var shift = _filterShift;
+        var mask = _filterMask;
         var last = text.Length - Gram;
         var stride = _stride;
         for (var i = 0; i <= last; i += stride)
         {
             var gram = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref start, i * 2));
-            var h = Hash(gram);
+            var h = Hash(gram, shift);
             if ((filter[h >> 6] & (1UL << (int)(h & 63))) == 0)
             {
                 continue;
             }
 
-            var h2 = Hash2(gram);
+            var h2 = Hash2(gram, mask);
             if ((filter2[h2 >> 6] & (1UL << (int)(h2 & 63))) == 0)
             {
                 continue;
@@ -430,11 +472,11 @@ internal sealed class GramMatcher
     private readonly record struct AnchorEntry(int CharStart, int Length, int Offset, int Id);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong Hash(ulong gram) => (gram * 0x9E3779B97F4A7C15UL) >> (64 - FilterBits);
+    private static ulong Hash(ulong gram, int shift) => (gram * 0x9E3779B97F4A7C15UL) >> shift;
 
     /// <summary>A second, independent filter hash (different multiplier and bits).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong Hash2(ulong gram) => ((gram * 0xC2B2AE3D27D4EB4FUL) >> 20) & ((1UL << FilterBits) - 1);
+    private static ulong Hash2(ulong gram, ulong mask) => ((gram * 0xC2B2AE3D27D4EB4FUL) >> 20) & mask;
 
     private static ulong Read(ReadOnlySpan<char> text, int offset) =>
         Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref Unsafe.As<char, byte>(ref MemoryMarshal.GetReference(text)), offset * 2));
