@@ -21,8 +21,8 @@ internal sealed class GramMatcher
 {
     private const int Gram = 4;
 
-    /// <summary>Largest filter, in bits (8 KiB), for the largest sets (process-creation command lines).</summary>
-    private const int FilterBits = 16;
+    /// <summary>Largest filter, in bits (16 KiB), for the largest sets (process-creation command lines).</summary>
+    private const int FilterBits = 17;
 
     /// <summary>Smallest filter, in bits (one cache line).</summary>
     private const int MinFilterBits = 9;
@@ -65,8 +65,8 @@ internal sealed class GramMatcher
     /// <summary>Largest sampling stride over the text.</summary>
     private const int MaxStride = 16;
 
-    /// <summary>Most anchor grams registered in the filter by striding (about 8% of its bits).</summary>
-    private const int MaxFilledGrams = 5000;
+    /// <summary>Most anchor grams registered in the filter by striding (about 6% of the largest filter's bits).</summary>
+    private const int MaxFilledGrams = 8192;
 
     /// <summary>Builds the matcher from (lower-cased literal, predicate id) pairs.</summary>
     public GramMatcher(IReadOnlyList<(string Pattern, int Id)> patterns)
