@@ -223,6 +223,58 @@ public sealed class MatcherTests
         }
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Tries_of_long_paths_agree_with_a_plain_test_when_the_text_stops_inside_a_run(bool prefix)
+    {
+        // Long literals sharing openings make runs of states with a single child, which a walk steps over in
+        // one comparison: texts cut anywhere inside such a run, or differing at any one character of it, must
+        // report exactly the literals a plain test finds.
+        var mode = prefix ? TrieMode.Prefix : TrieMode.Suffix;
+        string[] literals =
+        [
+            @"c:\program files\", @"c:\program files (x86)\", @"c:\programdata\microsoft\windows defender\",
+            @"c:\windows\system32\", @"c:\windows\system32\windowspowershell\v1.0\powershell.exe", @"c:\windows\syswow64\",
+            @"\cmd.exe", @"\powershell.exe", @"\windowspowershell\v1.0\powershell.exe", ".exe", "c", "x",
+        ];
+        var patterns = literals.Select((l, i) => (prefix ? l : new string(l.Reverse().ToArray()), i)).ToList();
+        var trie = new LiteralTrie(mode, patterns);
+        var bits = new PredicateBits();
+        bits.EnsureCapacity(1);
+        var random = new Random(prefix ? 5 : 6);
+        var tested = 0;
+        foreach (var (pattern, _) in patterns)
+        {
+            for (var cut = 0; cut <= pattern.Length; cut++)
+            {
+                foreach (var variant in new[] { 0, 1, 2 })
+                {
+                    var piece = prefix ? pattern[..cut] : pattern[(pattern.Length - cut)..];
+                    var chars = piece.ToCharArray();
+                    if (variant == 1 && chars.Length > 0)
+                    {
+                        chars[random.Next(chars.Length)] = '#';
+                    }
+
+                    var tail = variant == 2 ? "tail" : string.Empty;
+                    var text = prefix ? new string(chars) + tail : tail + new string(chars);
+                    trie.Search(text, bits);
+                    foreach (var (p, id) in patterns)
+                    {
+                        var expected = prefix ? text.StartsWith(p, StringComparison.Ordinal) : text.EndsWith(p, StringComparison.Ordinal);
+                        Assert.True(expected == bits.Get(id), $"'{p}' {mode} of '{text}'");
+                    }
+
+                    bits.Clear();
+                    tested++;
+                }
+            }
+        }
+
+        Assert.True(tested > 500, $"only {tested} texts");
+    }
+
     [Fact]
     public void Equality_lookups_find_literals_of_every_length_including_very_long_ones()
     {

@@ -27,6 +27,15 @@ internal sealed class LiteralTrie
     private readonly int[] _outputs;
     private readonly bool _rootOutputs;
 
+    /// <summary>Characters of every run of single-child states, one after the other (see <see cref="MinChain"/>).</summary>
+    private readonly char[] _chainChars;
+
+    /// <summary>For a state that starts a run: the state at its end.</summary>
+    private readonly int[] _chainEnd;
+
+    /// <summary>Shortest run of single-child states stepped over in one comparison.</summary>
+    private const int MinChain = 2;
+
     /// <summary>Builds the trie from (pattern, predicate id) pairs.</summary>
     public LiteralTrie(TrieMode mode, IReadOnlyList<(string Pattern, int Id)> patterns)
     {
@@ -65,6 +74,8 @@ internal sealed class LiteralTrie
 
         _edges = new Edge[edges];
         _outputs = new int[outputs];
+        _chainEnd = new int[n];
+        var chainChars = new List<char>();
         edges = 0;
         outputs = 0;
         for (var s = 0; s < n; s++)
@@ -79,7 +90,37 @@ internal sealed class LiteralTrie
             {
                 _outputs[outputs++] = o;
             }
+
+            // A run of states with one child each and nothing to report is stepped over in one comparison.
+            if (s == 0 || children[s].Count != 1)
+            {
+                continue;
+            }
+
+            var run = new List<char>();
+            var end = s;
+            while (children[end].Count == 1 && (end == s || outs[end].Count == 0))
+            {
+                var (c, t) = children[end].First();
+                run.Add(c);
+                end = t;
+            }
+
+            if (run.Count >= MinChain)
+            {
+                if (mode == TrieMode.Suffix)
+                {
+                    // Compared against the text in its own order, which a suffix walk reads backwards.
+                    run.Reverse();
+                }
+
+                _nodes[s] = _nodes[s] with { EdgeStart = chainChars.Count, EdgeCount = -run.Count };
+                _chainEnd[s] = end;
+                chainChars.AddRange(run);
+            }
         }
+
+        _chainChars = [.. chainChars];
 
         _rootAscii = new int[AsciiRoot];
         Array.Fill(_rootAscii, -1);
@@ -148,31 +189,72 @@ internal sealed class LiteralTrie
             Emit(0, bits);
         }
 
-        switch (_mode)
+        var nodes = _nodes;
+        if (_mode == TrieMode.Prefix)
         {
-            case TrieMode.Prefix:
-                var p = 0;
-                for (var i = 0; i < text.Length && (p = Next(p, text[i])) >= 0; i++)
+            var p = 0;
+            var i = 0;
+            while (i < text.Length)
+            {
+                var node = nodes[p];
+                if (node.EdgeCount < 0)
                 {
-                    if (_nodes[p].OutCount > 0)
+                    var length = -node.EdgeCount;
+                    if (i + length > text.Length || !text.Slice(i, length).SequenceEqual(_chainChars.AsSpan(node.EdgeStart, length)))
                     {
-                        Emit(p, bits);
+                        return;
                     }
+
+                    p = _chainEnd[p];
+                    i += length;
+                }
+                else if ((p = Next(p, text[i])) < 0)
+                {
+                    return;
+                }
+                else
+                {
+                    i++;
                 }
 
-                break;
-
-            default:
-                var q = 0;
-                for (var i = text.Length - 1; i >= 0 && (q = Next(q, text[i])) >= 0; i--)
+                if (nodes[p].OutCount > 0)
                 {
-                    if (_nodes[q].OutCount > 0)
-                    {
-                        Emit(q, bits);
-                    }
+                    Emit(p, bits);
+                }
+            }
+
+            return;
+        }
+
+        var q = 0;
+        var j = text.Length - 1;
+        while (j >= 0)
+        {
+            var node = nodes[q];
+            if (node.EdgeCount < 0)
+            {
+                var length = -node.EdgeCount;
+                if (j + 1 < length || !text.Slice(j + 1 - length, length).SequenceEqual(_chainChars.AsSpan(node.EdgeStart, length)))
+                {
+                    return;
                 }
 
-                break;
+                q = _chainEnd[q];
+                j -= length;
+            }
+            else if ((q = Next(q, text[j])) < 0)
+            {
+                return;
+            }
+            else
+            {
+                j--;
+            }
+
+            if (nodes[q].OutCount > 0)
+            {
+                Emit(q, bits);
+            }
         }
     }
 
