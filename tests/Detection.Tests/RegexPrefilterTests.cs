@@ -65,14 +65,10 @@ public sealed class RegexPrefilterTests(SigmaHqFixture fixture)
     [InlineData(@"x[A-C]`[;$]", RegexOptions.IgnoreCase)]
     public void Every_generated_match_contains_one_of_its_implied_literals(string pattern, RegexOptions options)
     {
-        var regex = new Regex(pattern, options);
         var implied = RegexPrefilter.ImpliedLiterals(pattern, options);
         Assert.NotNull(implied);
-        var random = new Random(pattern.Length);
-        for (var i = 0; i < 2000; i++)
+        foreach (var value in RegexGateTests.GeneratedMatches(pattern, options, 2000))
         {
-            var value = RegexGateTests.Generate(pattern, options, random);
-            Assert.True(regex.IsMatch(value), $"generator made a value /{pattern}/ does not match: '{value}'");
             var lower = value.ToLowerInvariant();
             Assert.True(implied.Any(l => lower.Contains(l, StringComparison.Ordinal)), $"/{pattern}/ matches '{value}' without any of {string.Join(", ", implied)}");
         }
