@@ -583,12 +583,6 @@ internal sealed class RuleGroup
     };
 
     /// <summary>
-    /// Estimated probability that a trigger predicate is true for an event of its log source: longer literals
-    /// are rarer, equality rarer than anchored matches, anchored rarer than substrings; a substring of three
-    /// characters or fewer is also judged by how common its characters are; literals found in common Windows
-    /// paths, and short numbers (event ids, flags), are assumed frequent.
-    /// </summary>
-    /// <summary>
     /// Chance that <paramref name="text"/> starts at a given position of Windows text, from how common each of its
     /// characters is (<see cref="GramMatcher.Commonness"/>): "reg" or " -e" are made of frequent characters,
     /// ".lnk" or "`" are not.
@@ -604,6 +598,12 @@ internal sealed class RuleGroup
         return r;
     }
 
+    /// <summary>
+    /// Estimated probability that a trigger predicate is true for an event of its log source: longer literals
+    /// are rarer, equality rarer than anchored matches, anchored rarer than substrings; a substring of three
+    /// characters or fewer is also judged by how common its characters are; literals found in common Windows
+    /// paths, and short numbers (event ids, flags), are assumed frequent.
+    /// </summary>
     private static double EstimateCost(PredicateSpec p)
     {
         var text = p.Text;

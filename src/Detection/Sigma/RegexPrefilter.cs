@@ -27,16 +27,12 @@ internal static class RegexPrefilter
     internal const double MaxShortShare = 0.0025;
 
     /// <summary>The longest required literal (lower-cased, at least one character), or null.</summary>
-    public static string? RequiredLiteral(string pattern)
-    {
-        var runs = RequiredRuns(pattern);
-        if (runs is null)
-        {
-            return null;
-        }
+    public static string? RequiredLiteral(string pattern) => Longest(RequiredRuns(pattern));
 
+    private static string? Longest(List<string>? runs)
+    {
         var best = string.Empty;
-        foreach (var run in runs)
+        foreach (var run in runs ?? [])
         {
             if (run.Length > best.Length)
             {
@@ -59,7 +55,7 @@ internal static class RegexPrefilter
         ArgumentNullException.ThrowIfNull(pattern);
         options &= RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Singleline;
         var runs = RequiredRuns(pattern);
-        if (RequiredLiteral(pattern) is { Length: >= 3 } literal)
+        if (Longest(runs) is { Length: >= 3 } literal)
         {
             return [literal];
         }
