@@ -135,14 +135,14 @@ internal sealed class LiteralTrie
         _rootOutputs = _nodes[0].OutCount > 0;
     }
 
-    private int Next(int state, char c)
+    /// <summary>The state after <paramref name="c"/> from <paramref name="state"/> (whose record is <paramref name="node"/>), or -1.</summary>
+    private int Next(int state, in Node node, char c)
     {
         if (state == 0 && c < AsciiRoot)
         {
             return _rootAscii[c];
         }
 
-        var node = _nodes[state];
         var edges = _edges.AsSpan(node.EdgeStart, node.EdgeCount);
         if (edges.Length <= 8)
         {
@@ -208,7 +208,7 @@ internal sealed class LiteralTrie
                     p = _chainEnd[p];
                     i += length;
                 }
-                else if ((p = Next(p, text[i])) < 0)
+                else if ((p = Next(p, node, text[i])) < 0)
                 {
                     return;
                 }
@@ -242,7 +242,7 @@ internal sealed class LiteralTrie
                 q = _chainEnd[q];
                 j -= length;
             }
-            else if ((q = Next(q, text[j])) < 0)
+            else if ((q = Next(q, node, text[j])) < 0)
             {
                 return;
             }
@@ -267,6 +267,10 @@ internal sealed class LiteralTrie
         }
     }
 
+    /// <summary>
+    /// A state: its edges, or, with a negative <paramref name="EdgeCount"/>, the start and length of the run of
+    /// single-child states it begins (in <see cref="_chainChars"/>, ending at <see cref="_chainEnd"/>); its outputs.
+    /// </summary>
     private readonly record struct Node(int EdgeStart, int EdgeCount, int OutStart, int OutCount);
 
     private readonly record struct Edge(char C, int Target);

@@ -103,8 +103,8 @@ internal sealed class RuleGroup
     private readonly record struct HotRule(CondNode Condition, int GlobalIndex, bool HasOtherPredicates);
     private int[] _slotOf = [];
 
-    /// <summary>The field name of each slot the group's predicates use (by slot number), for naming matched fields.</summary>
-    private string[] _slotNames = [];
+    /// <summary>The field name of each slot (the registry's), for naming matched fields.</summary>
+    private IReadOnlyList<string> _slotNames = [];
     private int[] _refSlotOf = [];
     private int[] _ownerOf = [];
     private SlotMatcher[] _slots = [];
@@ -238,6 +238,7 @@ internal sealed class RuleGroup
     /// </remarks>
     public void Seal(FieldRegistry registry)
     {
+        _slotNames = registry.Names;
         var baseCount = _predicates.Count;
         var triggersOf = new int[]?[baseCount];
         for (var id = 0; id < baseCount; id++)
@@ -273,15 +274,6 @@ internal sealed class RuleGroup
         {
             var p = _predicates[id];
             _slotOf[id] = p.Field is null ? -1 : registry.GetOrAdd(p.Field);
-            if (p.Field is { } name)
-            {
-                if (_slotOf[id] >= _slotNames.Length)
-                {
-                    Array.Resize(ref _slotNames, Math.Max(_slotOf[id] + 1, _slotNames.Length * 2));
-                }
-
-                _slotNames[_slotOf[id]] ??= name;
-            }
             _refSlotOf[id] = p.RefField is null ? -1 : registry.GetOrAdd(p.RefField);
             costs[id] = EstimateCost(p);
             if (p.Kind == MatchKind.Glob && LongestSegment(p.Text) is { Length: >= 2 } segment)

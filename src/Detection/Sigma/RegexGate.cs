@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Text.RegularExpressions;
 using McpSecurity.Detection.Engine;
 
@@ -186,8 +187,34 @@ internal sealed class RegexGate
         }
     }
 
+    /// <summary>Most atoms whose character sets are kept (a rule set has a few hundred distinct ones).</summary>
+    private const int MaxCachedSets = 4096;
+
+    /// <summary>
+    /// Character sets already worked out, by atom and options: a gate and the implied literals of the same
+    /// pattern read the same atoms, and rules repeat classes such as <c>[a-zA-Z0-9]</c>. The arrays are shared
+    /// and never written.
+    /// </summary>
+    private static readonly ConcurrentDictionary<(string Atom, RegexOptions Options), char[]?> Sets = new();
+
     /// <summary>Every code unit the one-character <paramref name="atom"/> matches, or null when there are more than <see cref="MaxSet"/>.</summary>
     internal static char[]? CharacterSet(string atom, RegexOptions options)
+    {
+        if (Sets.TryGetValue((atom, options), out var known))
+        {
+            return known;
+        }
+
+        var set = ComputeCharacterSet(atom, options);
+        if (Sets.Count < MaxCachedSets)
+        {
+            Sets.TryAdd((atom, options), set);
+        }
+
+        return set;
+    }
+
+    private static char[]? ComputeCharacterSet(string atom, RegexOptions options)
     {
         Regex regex;
         try
