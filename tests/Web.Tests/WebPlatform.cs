@@ -73,6 +73,7 @@ public sealed class WebPlatform : IAsyncLifetime
 
         var ct = TestContext.Current.CancellationToken;
         var dataDir = Path.Combine(Path.GetTempPath(), "mcpsec-web-" + Guid.NewGuid().ToString("N")[..12]);
+        _dataDir = dataDir;
         AttackLibrary.Import(dataDir, TestData.Path("attack", "enterprise-attack.json"));
         var options = new PlatformOptions { DataDir = dataDir, Urls = "http://127.0.0.1:0" };
         options.Jobs.PollMilliseconds = 50;
@@ -100,6 +101,9 @@ public sealed class WebPlatform : IAsyncLifetime
         });
     }
 
+    /// <summary>The data directory this platform made up, removed when it is disposed.</summary>
+    private string? _dataDir;
+
     public async ValueTask DisposeAsync()
     {
         if (Browser is not null)
@@ -115,6 +119,10 @@ public sealed class WebPlatform : IAsyncLifetime
         }
 
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        if (_dataDir is not null && Directory.Exists(_dataDir))
+        {
+            Directory.Delete(_dataDir, recursive: true);
+        }
     }
 
     public HttpClient Client(string? key = null)

@@ -30,10 +30,14 @@ public sealed class PlatformFixture : IAsyncDisposable
 
     public string DataDir { get; private set; } = "";
 
+    /// <summary>True when the fixture made up its data directory, and so removes it when disposed.</summary>
+    private bool _ownsDataDir;
+
     public static async Task<PlatformFixture> StartAsync(Action<PlatformOptions>? configure = null, IStore? store = null, string? dataDir = null)
     {
         var fixture = new PlatformFixture();
         fixture.DataDir = dataDir ?? Path.Combine(Path.GetTempPath(), "mcpsec-srv-" + Guid.NewGuid().ToString("N")[..12]);
+        fixture._ownsDataDir = dataDir is null;
         var options = new PlatformOptions { DataDir = fixture.DataDir, Urls = "http://127.0.0.1:0" };
         options.Jobs.PollMilliseconds = 50;
         configure?.Invoke(options);
@@ -97,5 +101,9 @@ public sealed class PlatformFixture : IAsyncDisposable
         await _app.StopAsync();
         await _app.DisposeAsync();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        if (_ownsDataDir && Directory.Exists(DataDir))
+        {
+            Directory.Delete(DataDir, recursive: true);
+        }
     }
 }
